@@ -1,0 +1,23 @@
+# Two commands for a newcomer (see README.md):
+#   make run   - demo database with realistic data, crons run once, server on localhost:8069
+#   make test  - the whole test suite on a fresh database
+.PHONY: run test demo test-odoo-account bench lint pot
+
+run:
+	tools/run_demo.sh
+
+demo:
+	NO_SERVER=1 tools/run_demo.sh
+
+test:
+	tools/run_tests.sh
+
+# Odoo's own 'account' tests with the addon installed (long: not part of CI).
+test-odoo-account:
+	tools/run_odoo_account_tests.sh
+
+bench:
+	tools/run_bench.sh
+
+lint:
+	ruff check . && ruff format --check .

@@ -1,0 +1,34 @@
+{
+    "name": "Collections (Cobranzas)",
+    "summary": "Automated accounts-receivable follow-up: reminders, escalations, "
+    "promises to pay, aging and a weekly portfolio report",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "account_collections developers",
+    "website": "https://github.com/account-collections/account_collections",
+    "depends": ["account", "sales_team", "mail"],
+    "external_dependencies": {"python": ["xlsxwriter"]},
+    "data": [
+        # security
+        "security/account_collections_security.xml",
+        "security/ir.model.access.csv",
+        # engine
+        "data/mail_activity_type_data.xml",
+        "data/collection_policy_data.xml",
+        "data/ir_cron_data.xml",
+        "data/mail_template_data.xml",
+        "views/collection_policy_views.xml",
+        "views/account_move_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/collection_menus.xml",
+        # promises, contacts, exclusion, worklist (issue 3)
+        # aging (issue 4)
+        # portfolio report (issue 5)
+    ],
+    "demo": [],
+    "post_init_hook": "post_init_hook",
+    "installable": True,
+    "application": True,
+}

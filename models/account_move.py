@@ -1,0 +1,575 @@
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+import psycopg2
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.tools import SQL, format_date, html_escape
+
+_logger = logging.getLogger(__name__)
+
+# payment states in which an invoice is still followed by the collection run
+COLLECTION_OPEN_PAYMENT_STATES = ("not_paid", "partial")
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    collection_stage_id = fields.Many2one(
+        "collection.stage",
+        string="Collection Stage",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="Last collection stage executed on this invoice.",
+    )
+    collection_excluded = fields.Boolean(
+        string="Excluded from Collection",
+        copy=False,
+        tracking=True,
+        help="Excluded invoices get no collection activity or email.",
+    )
+    collection_date_due = fields.Date(
+        string="Collection Due Date",
+        compute="_compute_collection_date_due",
+        store=True,
+        help="Due date the collection run works from: the earliest due date of "
+        "the installments still open.",
+    )
+    collection_days_overdue = fields.Integer(
+        string="Days Overdue",
+        compute="_compute_collection_days_overdue",
+        store=True,
+        aggregator="max",
+        help="Days since the collection due date of an open invoice (0 when not "
+        "due yet or settled). Refreshed by the daily collection run.",
+    )
+    collection_policy_id = fields.Many2one(
+        "collection.policy",
+        string="Collection Policy",
+        compute="_compute_collection_policy_id",
+    )
+    collection_next_stage_id = fields.Many2one(
+        "collection.stage",
+        string="Next Collection Stage",
+        compute="_compute_collection_next_stage",
+    )
+    collection_next_date = fields.Date(
+        string="Next Collection Date",
+        compute="_compute_collection_next_stage",
+    )
+    collection_error = fields.Text(
+        string="Collection Error",
+        readonly=True,
+        copy=False,
+        help="Why the last collection run could not process this invoice.",
+    )
+    collection_error_date = fields.Date(readonly=True, copy=False)
+
+    def init(self):
+        super().init()
+        # the daily run only ever looks at open posted customer invoices
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS account_move_collection_open_idx
+                ON account_move (company_id, collection_date_due)
+             WHERE move_type = 'out_invoice'
+               AND state = 'posted'
+               AND payment_state IN ('not_paid', 'partial')
+            """
+        )
+
+    # -------------------------------------------------------------------------
+    # Computes
+    # -------------------------------------------------------------------------
+
+    @api.depends(
+        "move_type",
+        "invoice_date_due",
+        "line_ids.date_maturity",
+        "line_ids.amount_residual",
+        "line_ids.account_type",
+    )
+    def _compute_collection_date_due(self):
+        for move in self:
+            if move.move_type != "out_invoice":
+                move.collection_date_due = False
+                continue
+            open_dates = [
+                line.date_maturity
+                for line in move.line_ids
+                if line.account_type == "asset_receivable"
+                and line.date_maturity
+                and not line.company_currency_id.is_zero(line.amount_residual)
+            ]
+            move.collection_date_due = min(open_dates, default=move.invoice_date_due)
+
+    @api.depends("collection_date_due", "state", "payment_state", "collection_excluded")
+    def _compute_collection_days_overdue(self):
+        today = fields.Date.context_today(self)
+        for move in self:
+            if move._collection_is_open() and move.collection_date_due:
+                move.collection_days_overdue = max((today - move.collection_date_due).days, 0)
+            else:
+                move.collection_days_overdue = 0
+
+    @api.depends("company_id", "commercial_partner_id")
+    def _compute_collection_policy_id(self):
+        for move in self:
+            partner = move.commercial_partner_id.with_company(move.company_id)
+            move.collection_policy_id = (
+                partner.collection_policy_id or move.company_id.collection_policy_id
+            )
+
+    @api.depends(
+        "collection_stage_id", "collection_policy_id", "collection_date_due", "payment_state"
+    )
+    def _compute_collection_next_stage(self):
+        for move in self:
+            stage = move._collection_is_open() and move._collection_next_stage()
+            move.collection_next_stage_id = stage or False
+            move.collection_next_date = (
+                stage and move.collection_date_due + timedelta(days=stage.day_offset)
+            ) or False
+
+    # -------------------------------------------------------------------------
+    # Business rules
+    # -------------------------------------------------------------------------
+
+    def _collection_is_open(self):
+        """Whether the collection process follows this invoice."""
+        self.ensure_one()
+        return (
+            self.move_type == "out_invoice"
+            and self.state == "posted"
+            and self.payment_state in COLLECTION_OPEN_PAYMENT_STATES
+            and not self.collection_excluded
+            and self.company_currency_id.compare_amounts(self.amount_residual, 0) > 0
+        )
+
+    def _collection_next_stage(self):
+        """First stage of the invoice's policy after the last one executed."""
+        self.ensure_one()
+        current_offset = self.collection_stage_id.day_offset
+        return self.collection_policy_id.stage_ids.filtered(
+            lambda s: not self.collection_stage_id or s.day_offset > current_offset
+        )[:1]
+
+    def _collection_salesperson(self):
+        """The invoice's salesperson, else the customer's; archived users don't count."""
+        self.ensure_one()
+        for user in (
+            self.invoice_user_id,
+            self.commercial_partner_id.user_id,
+            self.partner_id.user_id,
+        ):
+            if user and user.active:
+                return user
+        return self.env["res.users"]
+
+    def _collection_manager(self, salesperson):
+        """Leader of the salesperson's sales team, else the company's collection manager."""
+        self.ensure_one()
+        leader = salesperson.sale_team_id.user_id
+        if leader and leader.active:
+            return leader
+        manager = self.company_id.collection_manager_id
+        return manager if manager.active else self.env["res.users"]
+
+    def _collection_responsible(self, stage):
+        """Return the user who gets the stage's activity, and notes explaining a fallback."""
+        self.ensure_one()
+        salesperson = self._collection_salesperson()
+        notes = []
+        if stage.responsible == "manager":
+            user = self._collection_manager(salesperson)
+            if not user:
+                notes.append(
+                    self.env._(
+                        "No collection manager is configured (no sales team leader "
+                        "and no company collection manager): the escalation stays "
+                        "with the salesperson."
+                    )
+                )
+                user = salesperson
+        else:
+            user = salesperson
+        if not user:
+            user = self._collection_manager(salesperson) or self.env.user
+            notes.append(
+                self.env._(
+                    "The invoice has no active salesperson: the activity goes to %(user)s.",
+                    user=user.name,
+                )
+            )
+        return user, notes
+
+    def _collection_closing_reason(self):
+        """Why the collection process no longer follows this invoice (empty if it does)."""
+        self.ensure_one()
+        if self.state != "posted":
+            return self.env._("The invoice is no longer posted.")
+        if self.payment_state == "paid":
+            return self.env._("The invoice is paid.")
+        if self.payment_state == "in_payment":
+            return self.env._("The invoice is in payment.")
+        if self.payment_state == "reversed":
+            return self.env._("The invoice was reversed by a credit note.")
+        if self.collection_excluded:
+            return self.env._("The invoice was excluded from collection.")
+        if not self._collection_is_open():
+            return self.env._("The invoice has nothing left to collect.")
+        return ""
+
+    def _collection_open_activities(self):
+        return (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "account.move"),
+                    ("res_id", "in", self.ids),
+                    ("collection_stage_id", "!=", False),
+                ]
+            )
+        )
+
+    def _collection_close_settled(self):
+        """Mark done the collection activities of invoices no longer followed."""
+        activities = self._collection_open_activities()
+        if not activities:
+            return
+        moves = self.browse(activities.mapped("res_id"))
+        by_reason = defaultdict(lambda: self.env["mail.activity"])
+        for move in moves:
+            reason = move._collection_closing_reason()
+            if reason:
+                by_reason[reason] |= activities.filtered(lambda a, m=move: a.res_id == m.id)
+        for reason, reason_activities in by_reason.items():
+            reason_activities.action_feedback(feedback=reason)
+
+    # -------------------------------------------------------------------------
+    # Daily run
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _cron_collection_run(self, batch_size=500):
+        """Daily collection run: advance open customer invoices to their due stage.
+
+        Each call processes one batch of at most ``batch_size`` invoices and reports
+        progress; the cron runner calls again (committing in between) until nothing
+        remains, and the last call sends each responsible user one digest email.
+        Re-running is harmless: an invoice only moves to a stage later than its
+        current one, and the stage is written in the same transaction as its
+        activity.
+        """
+        today = fields.Date.context_today(self)
+        companies = self.env["res.company"].search([])
+        self._collection_refresh_days_overdue(today)
+        self._collection_close_stale_activities()
+        work = self._collection_due_work(companies.ids, today)
+        batch = dict(work[:batch_size])
+        processed = self._collection_process_batch(batch) if batch else 0
+        remaining = max(len(work) - len(batch), 0)
+        _logger.info(
+            "Collection run: %s invoices advanced, %s remaining", processed, remaining
+        )
+        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+        if not remaining:
+            self._collection_send_digests()
+        return processed
+
+    @api.model
+    def _collection_due_work(self, company_ids, today):
+        """Return ``[(move_id, stage_id)]``: for each open invoice whose next stage
+        date is reached, the latest stage reached (so that a late start does not
+        flood the salesperson with every earlier stage)."""
+        self.env.flush_all()
+        query = SQL(
+            """
+            SELECT DISTINCT ON (m.id) m.id, s.id
+              FROM account_move m
+              JOIN res_partner p ON p.id = m.commercial_partner_id
+              JOIN res_company c ON c.id = m.company_id
+              JOIN collection_policy pol
+                ON pol.id = COALESCE(
+                       (p.collection_policy_id ->> m.company_id::text)::integer,
+                       c.collection_policy_id)
+               AND pol.active
+              JOIN collection_stage s ON s.policy_id = pol.id AND s.active
+         LEFT JOIN collection_stage cur ON cur.id = m.collection_stage_id
+             WHERE m.move_type = 'out_invoice'
+               AND m.state = 'posted'
+               AND m.payment_state IN ('not_paid', 'partial')
+               AND m.company_id = ANY(%(company_ids)s)
+               AND NOT COALESCE(m.collection_excluded, FALSE)
+               AND m.amount_residual > 0
+               AND m.collection_date_due IS NOT NULL
+               AND (c.collection_start_date IS NULL
+                    OR m.collection_date_due >= c.collection_start_date)
+               AND m.collection_date_due + s.day_offset <= %(today)s
+               AND (cur.id IS NULL OR s.day_offset > cur.day_offset)
+               AND (m.collection_error_date IS NULL
+                    OR m.collection_error_date < %(today)s)
+               AND %(extra)s
+          ORDER BY m.id, s.day_offset DESC
+            """,
+            company_ids=list(company_ids),
+            today=today,
+            extra=self._collection_due_work_extra_where(today),
+        )
+        return self.env.execute_query(query)
+
+    @api.model
+    def _collection_due_work_extra_where(self, today):
+        """Further conditions on ``m`` (account_move) for an invoice to advance."""
+        return SQL("TRUE")
+
+    @api.model
+    def _collection_refresh_days_overdue(self, today):
+        """Set-based refresh of the stored days overdue (it moves with the calendar)."""
+        self.env["account.move"].flush_model(
+            ["collection_date_due", "state", "payment_state", "collection_excluded"]
+        )
+        query = SQL(
+            """
+            UPDATE account_move m
+               SET collection_days_overdue = v.days
+              FROM (
+                    SELECT id,
+                           CASE WHEN move_type = 'out_invoice'
+                                 AND state = 'posted'
+                                 AND payment_state IN ('not_paid', 'partial')
+                                 AND NOT COALESCE(collection_excluded, FALSE)
+                                 AND amount_residual > 0
+                                 AND collection_date_due < %(today)s
+                                THEN %(today)s - collection_date_due
+                                ELSE 0 END AS days
+                      FROM account_move
+                     WHERE move_type = 'out_invoice'
+                   ) v
+             WHERE v.id = m.id
+               AND m.collection_days_overdue IS DISTINCT FROM v.days
+            """,
+            today=today,
+        )
+        self.env.cr.execute(query)
+        if self.env.cr.rowcount:
+            self.env["account.move"].invalidate_model(["collection_days_overdue"])
+
+    @api.model
+    def _collection_close_stale_activities(self):
+        """Close the open collection activities of invoices no longer followed."""
+        self.env.flush_all()
+        query = SQL(
+            """
+            SELECT DISTINCT m.id
+              FROM mail_activity a
+              JOIN account_move m ON m.id = a.res_id
+             WHERE a.res_model = 'account.move'
+               AND a.collection_stage_id IS NOT NULL
+               AND a.active
+               AND (m.state != 'posted'
+                    OR m.payment_state NOT IN ('not_paid', 'partial')
+                    OR COALESCE(m.collection_excluded, FALSE)
+                    OR m.amount_residual <= 0)
+            """
+        )
+        move_ids = [row[0] for row in self.env.execute_query(query)]
+        if move_ids:
+            self.browse(move_ids)._collection_close_settled()
+
+    @api.model
+    def _collection_process_batch(self, stage_by_move_id):
+        """Lock and advance a batch of invoices; return how many were advanced.
+
+        Rows locked by a concurrent run are skipped (``SKIP LOCKED``): that run
+        advances them. A failure on some invoices only rolls back those invoices.
+        """
+        locked = self.env.execute_query(
+            SQL(
+                "SELECT id FROM account_move WHERE id = ANY(%s) ORDER BY id "
+                "FOR UPDATE SKIP LOCKED",
+                list(stage_by_move_id),
+            )
+        )
+        todo = {row[0]: stage_by_move_id[row[0]] for row in locked}
+        if not todo:
+            return 0
+        try:
+            with self.env.cr.savepoint():
+                self._collection_execute(todo)
+            return len(todo)
+        except psycopg2.OperationalError:
+            raise
+        except Exception:  # noqa: BLE001 - isolate the faulty invoices below
+            _logger.info("Collection run: a batch failed, retrying invoice by invoice")
+        done = 0
+        for move_id, stage_id in todo.items():
+            try:
+                with self.env.cr.savepoint():
+                    self._collection_execute({move_id: stage_id})
+                done += 1
+            except psycopg2.OperationalError:
+                raise
+            except Exception as error:  # noqa: BLE001 - logged on the invoice
+                self.browse(move_id)._collection_log_error(error)
+        return done
+
+    def _collection_log_error(self, error):
+        self.ensure_one()
+        message = str(error) or error.__class__.__name__
+        _logger.warning(
+            "Collection run could not process invoice %s (id %s): %s",
+            self.name,
+            self.id,
+            message,
+        )
+        self.write(
+            {
+                "collection_error": message,
+                "collection_error_date": fields.Date.context_today(self),
+            }
+        )
+        self._message_log(
+            body=Markup("<p>%s</p><pre>%s</pre>")
+            % (
+                self.env._(
+                    "The collection run could not process this invoice; it will "
+                    "try again tomorrow."
+                ),
+                message,
+            )
+        )
+
+    def _collection_execute(self, stage_by_move_id):
+        """Execute the given stage on each invoice: activity, stage, chatter, email."""
+        stages = self.env["collection.stage"].browse(set(stage_by_move_id.values()))
+        moves = self.browse(list(stage_by_move_id))
+        stage_of = {move: stages.browse(stage_by_move_id[move.id]) for move in moves}
+        today = fields.Date.context_today(self)
+        model_id = self.env["ir.model"]._get_id("account.move")
+
+        previous = moves._collection_open_activities()
+        previous_by_move_user = defaultdict(lambda: self.env["mail.activity"])
+        for activity in previous:
+            previous_by_move_user[activity.res_id, activity.user_id.id] |= activity
+
+        activity_vals, bodies = [], {}
+        superseded = self.env["mail.activity"]
+        for move in moves:
+            stage = stage_of[move]
+            user, notes = move._collection_responsible(stage)
+            superseded |= previous_by_move_user[move.id, user.id]
+            activity_vals.append(
+                {
+                    "res_model_id": model_id,
+                    "res_id": move.id,
+                    "activity_type_id": stage.activity_type_id.id,
+                    "summary": stage.summary or stage.activity_type_id.summary or stage.name,
+                    "note": stage.note or stage.activity_type_id.default_note,
+                    "date_deadline": today,
+                    "user_id": user.id,
+                    "automated": True,
+                    "collection_stage_id": stage.id,
+                    "collection_notified": False,
+                }
+            )
+            body = Markup("<p>%s</p>") % self.env._(
+                "Collection stage %(stage)s (%(offset)s days from the due date "
+                "%(due)s): activity for %(user)s.",
+                stage=stage.name,
+                offset=stage.day_offset,
+                due=format_date(self.env, move.collection_date_due),
+                user=user.name,
+            )
+            for note in notes:
+                body += Markup("<p>%s</p>") % note
+            bodies[move.id] = body
+
+        if superseded:
+            superseded.action_feedback(
+                feedback=self.env._("Superseded by the next collection stage.")
+            )
+        self.env["mail.activity"].sudo().with_context(
+            mail_activity_quick_update=True
+        ).create(activity_vals)
+        for stage in stages:
+            stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
+            stage_moves.write(
+                {"collection_stage_id": stage.id, "collection_error": False,
+                 "collection_error_date": False}
+            )
+        moves._message_log_batch(bodies)
+        for stage in stages.filtered("mail_template_id"):
+            stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
+            stage_moves._collection_send_stage_mail(stage)
+
+    def _collection_send_stage_mail(self, stage):
+        """Email the stage's template to each customer, recorded in the chatter."""
+        for move in self:
+            move.message_post_with_source(
+                stage.mail_template_id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+
+    @api.model
+    def _collection_send_digests(self):
+        """One email per user listing the collection activities created for them
+        since their last digest (the per-activity assignment email is suppressed)."""
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [("collection_notified", "=", False), ("collection_stage_id", "!=", False)],
+                order="user_id, date_deadline, id",
+            )
+        )
+        if not activities:
+            return
+        base_url = self.get_base_url()
+        mails = []
+        for user, user_activities in activities.grouped("user_id").items():
+            if not user.partner_id.email:
+                _logger.info(
+                    "Collection digest not sent to %s: the user has no email address",
+                    user.login,
+                )
+                continue
+            lang = user.lang or self.env.lang
+            moves = self.with_context(lang=lang).browse(user_activities.mapped("res_id"))
+            move_by_id = {move.id: move for move in moves}
+            body = (
+                self.env["ir.qweb"]
+                .with_context(lang=lang)
+                ._render(
+                    "account_collections.collection_digest_mail",
+                    {
+                        "user": user,
+                        "activities": user_activities.with_context(lang=lang),
+                        "move_by_id": move_by_id,
+                        "base_url": base_url,
+                    },
+                )
+            )
+            mails.append(
+                {
+                    "subject": self.with_context(lang=lang).env._(
+                        "Collections: %(count)s new activities",
+                        count=len(user_activities),
+                    ),
+                    "body_html": body,
+                    "email_from": (
+                        self.env.company.email_formatted
+                        or self.env.user.email_formatted
+                    ),
+                    "recipient_ids": [fields.Command.link(user.partner_id.id)],
+                    "auto_delete": True,
+                }
+            )
+        self.env["mail.mail"].sudo().create(mails)
+        activities.write({"collection_notified": True})

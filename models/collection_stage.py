@@ -1,0 +1,89 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+# A stage more than this many days from the due date is almost certainly a typo.
+MIN_DAY_OFFSET = -90
+MAX_DAY_OFFSET = 730
+
+
+class CollectionStage(models.Model):
+    _name = "collection.stage"
+    _description = "Collection Stage"
+    _order = "policy_id, day_offset, sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    policy_id = fields.Many2one(
+        "collection.policy", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(
+        related="policy_id.company_id", store=True, index=True, precompute=True
+    )
+    day_offset = fields.Integer(
+        string="Days from Due Date",
+        required=True,
+        help="Days relative to the invoice's due date when this stage is "
+        "executed; negative values run before the due date.",
+    )
+    responsible = fields.Selection(
+        [("salesperson", "Salesperson"), ("manager", "Manager")],
+        required=True,
+        default="salesperson",
+        help="Who receives the activity: the invoice's salesperson, or the "
+        "salesperson's manager (the leader of their sales team, else the "
+        "company's collection manager).",
+    )
+    activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        required=True,
+        ondelete="restrict",
+        domain="[('res_model', 'in', (False, 'account.move'))]",
+    )
+    summary = fields.Char(translate=True)
+    note = fields.Html(translate=True)
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Customer Email",
+        domain="[('model', '=', 'account.move')]",
+        help="Optional email sent to the customer when the stage is executed.",
+    )
+    active = fields.Boolean(default=True)
+
+    _sql_constraints = [
+        (
+            "day_offset_policy_uniq",
+            "unique(policy_id, day_offset)",
+            "Two stages of the same policy cannot have the same day offset.",
+        ),
+    ]
+
+    @api.constrains("day_offset")
+    def _check_day_offset(self):
+        for stage in self:
+            if not MIN_DAY_OFFSET <= stage.day_offset <= MAX_DAY_OFFSET:
+                raise ValidationError(
+                    self.env._(
+                        "The day offset of stage '%(stage)s' must be between "
+                        "%(min)s and %(max)s days.",
+                        stage=stage.name,
+                        min=MIN_DAY_OFFSET,
+                        max=MAX_DAY_OFFSET,
+                    )
+                )
+
+    @api.depends("policy_id", "day_offset")
+    def _compute_display_name(self):
+        for stage in self:
+            stage.display_name = stage.name
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_last_stage(self):
+        for policy in self.policy_id:
+            if policy.active and not (policy.stage_ids - self):
+                raise UserError(
+                    self.env._(
+                        "The collection policy '%(policy)s' must keep at least one stage.",
+                        policy=policy.display_name,
+                    )
+                )

@@ -1,0 +1,19 @@
+from odoo import fields, models
+
+
+class MailActivity(models.Model):
+    _inherit = "mail.activity"
+
+    collection_stage_id = fields.Many2one(
+        "collection.stage",
+        string="Collection Stage",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        help="Set on the activities created by the collection run.",
+    )
+    collection_notified = fields.Boolean(
+        default=True,
+        readonly=True,
+        help="False until the responsible user got the daily digest listing it.",
+    )

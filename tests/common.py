@@ -1,0 +1,150 @@
+from datetime import date
+
+from odoo import Command
+from odoo.tests import freeze_time
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class CollectionCommon(AccountTestInvoicingCommon):
+    """Salespeople in a sales team with a leader, customers, and helpers to post
+    invoices, pay them and run the daily collection action on a given day."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.company_data["company"]
+        cls.policy = cls.env.ref("account_collections.collection_policy_default")
+        cls.company.collection_policy_id = cls.policy
+        cls.stage_reminder, cls.stage_overdue, cls.stage_escalation, cls.stage_final = (
+            cls.policy.stage_ids.sorted("day_offset")
+        )
+        cls.cron = cls.env.ref("account_collections.ir_cron_collection_run")
+        cls.salesperson = cls._create_collection_user("salesperson", "Sam Seller")
+        cls.salesperson_2 = cls._create_collection_user("salesperson2", "Sally Seller")
+        cls.leader = cls._create_collection_user("leader", "Leo Leader")
+        cls.team = cls.env["crm.team"].create(
+            {
+                "name": "Direct Sales",
+                "user_id": cls.leader.id,
+                "company_id": cls.company.id,
+                "member_ids": [Command.set([cls.salesperson.id, cls.salesperson_2.id])],
+            }
+        )
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Acme Customer", "email": "ap@acme.example", "is_company": True}
+        )
+        cls.customer_2 = cls.env["res.partner"].create(
+            {"name": "Globex Customer", "email": "ap@globex.example", "is_company": True}
+        )
+        cls.mail_activity_model = cls.env["mail.activity"]
+
+    @classmethod
+    def _create_collection_user(cls, login, name, groups=None, company=None):
+        company = company or cls.company_data["company"]
+        return (
+            cls.env["res.users"]
+            .with_context(no_reset_password=True)
+            .create(
+                {
+                    "login": login,
+                    "name": name,
+                    "email": f"{login}@example.com",
+                    "company_id": company.id,
+                    "company_ids": [Command.set(company.ids)],
+                    "groups_id": [
+                        Command.set(
+                            [
+                                cls.env.ref(xmlid).id
+                                for xmlid in groups
+                                or [
+                                    "base.group_user",
+                                    "sales_team.group_sale_salesman",
+                                    "account.group_account_invoice",
+                                ]
+                            ]
+                        )
+                    ],
+                }
+            )
+        )
+
+    @classmethod
+    def _post_invoice(
+        cls,
+        due,
+        amount=1000.0,
+        partner=None,
+        user=None,
+        company=None,
+        move_type="out_invoice",
+        invoice_date=None,
+        currency=None,
+    ):
+        """Post a customer invoice (or ``move_type``) due on ``due`` for ``amount``."""
+        company = company or cls.company_data["company"]
+        user = cls.salesperson if user is None else user
+        move = (
+            cls.env["account.move"]
+            .with_company(company)
+            .create(
+                {
+                    "move_type": move_type,
+                    "partner_id": (partner or cls.customer).id,
+                    "invoice_date": invoice_date or min(due, date(due.year, due.month, 1)),
+                    "invoice_date_due": due,
+                    "invoice_user_id": user.id,
+                    "currency_id": (currency or company.currency_id).id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "name": "Consulting",
+                                "quantity": 1,
+                                "price_unit": amount,
+                                "tax_ids": [Command.clear()],
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        move.action_post()
+        return move
+
+    def _pay(self, move, amount=None, pay_date=None):
+        """Register a real payment on ``move`` (all of it unless ``amount``)."""
+        wizard = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=move.ids)
+            .create(
+                {
+                    "payment_date": pay_date or move.invoice_date,
+                    **({"amount": amount} if amount is not None else {}),
+                }
+            )
+        )
+        return wizard._create_payments()
+
+    def _run(self, day, **kwargs):
+        """Run the daily collection action as the scheduler would, on ``day``."""
+        with freeze_time(day):
+            if kwargs:
+                return self.env["account.move"]._cron_collection_run(**kwargs)
+            self.cron.method_direct_trigger()
+
+    def _collection_activities(self, moves):
+        return self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "account.move"),
+                ("res_id", "in", moves.ids),
+                ("collection_stage_id", "!=", False),
+            ]
+        )
+
+    def _done_collection_messages(self, move):
+        return move.message_ids.filtered(
+            lambda m: m.mail_activity_type_id
+            and m.mail_activity_type_id.res_model == "account.move"
+            and m.subtype_id == self.env.ref("mail.mt_activities")
+        )
