@@ -12,7 +12,9 @@ rm -f "$LOG_DIR"/*.log
 
 echo "== fresh database $DB"
 dropdb --if-exists "$DB"
-createdb "$DB"
+# TEMPLATE_DB (development only): start from a database that already has 'account'
+# installed, to skip most of the install time. CI and the README use a fresh database.
+createdb ${TEMPLATE_DB:+-T "$TEMPLATE_DB"} "$DB"
 
 CONF="$BUILD_DIR/odoo-test.conf"
 cat > "$CONF" <<CONF
