@@ -26,6 +26,9 @@
         # promises, contacts, exclusion, worklist (issue 3)
         # aging (issue 4)
         # portfolio report (issue 5)
+        "report/report_portfolio_status.xml",
+        "views/collection_report_log_views.xml",
+        "views/collection_portfolio_line_views.xml",
     ],
     "demo": [],
     "post_init_hook": "post_init_hook",

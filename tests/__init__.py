@@ -1,1 +1,3 @@
 from . import test_engine
+from . import test_portfolio_report
+from . import test_portfolio_weekly_report
