@@ -25,6 +25,10 @@
         "views/collection_menus.xml",
         # promises, contacts, exclusion, worklist (issue 3)
         # aging (issue 4)
+        "security/collection_aging_security.xml",
+        "wizards/collection_aging_wizard_views.xml",
+        "report/collection_aging_report.xml",
+        "report/collection_aging_templates.xml",
         # portfolio report (issue 5)
         "report/report_portfolio_status.xml",
         "views/collection_report_log_views.xml",
