@@ -190,28 +190,34 @@ class AccountMove(models.Model):
                 next_date = promised + timedelta(days=1)
             move.collection_next_date = next_date
 
-    @api.depends_context("uid")
+    @api.depends_context("uid", "allowed_company_ids")
     @api.depends("collection_promise_ids")
     def _compute_collection_promise_count(self):
-        if not self.env["collection.promise"].has_access("read"):
-            self.collection_promise_count = 0
-            return
+        counts = self._collection_count_by_move("collection.promise")
         for move in self:
-            move.collection_promise_count = len(move.collection_promise_ids)
+            move.collection_promise_count = counts.get(move.id, 0)
 
     @api.depends("collection_promise_ids.state", "collection_promise_ids.promised_date")
     def _compute_collection_promise_date(self):
         for move in self:
             move.collection_promise_date = move._collection_open_promise().promised_date
 
-    @api.depends_context("uid")
+    @api.depends_context("uid", "allowed_company_ids")
     @api.depends("collection_contact_ids")
     def _compute_collection_contact_count(self):
-        if not self.env["collection.contact"].has_access("read"):
-            self.collection_contact_count = 0
-            return
+        counts = self._collection_count_by_move("collection.contact")
         for move in self:
-            move.collection_contact_count = len(move.collection_contact_ids)
+            move.collection_contact_count = counts.get(move.id, 0)
+
+    def _collection_count_by_move(self, model):
+        """``{move_id: count}`` of the ``model`` records (with ``move_ids``) the
+        user may read."""
+        if not self.ids or not self.env[model].has_access("read"):
+            return {}
+        groups = self.env[model]._read_group(
+            [("move_ids", "in", self.ids)], ["move_ids"], ["__count"]
+        )
+        return {move.id: count for move, count in groups}
 
     # -------------------------------------------------------------------------
     # Business rules

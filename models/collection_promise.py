@@ -31,9 +31,11 @@ class CollectionPromise(models.Model):
     company_id = fields.Many2one(
         "res.company",
         required=True,
-        readonly=True,
         index=True,
-        default=lambda self: self.env.company,
+        compute="_compute_company_id",
+        store=True,
+        readonly=False,
+        precompute=True,
     )
     move_ids = fields.Many2many(
         "account.move",
@@ -137,10 +139,19 @@ class CollectionPromise(models.Model):
     # -------------------------------------------------------------------------
 
     @api.depends("move_ids")
+    def _compute_company_id(self):
+        for promise in self:
+            # the first invoice decides; the constraints reject mixed invoices
+            promise.company_id = (
+                promise.company_id or promise.move_ids[:1].company_id or self.env.company
+            )
+
+    @api.depends("move_ids")
     def _compute_partner_id(self):
         for promise in self:
-            partners = promise.move_ids.commercial_partner_id
-            promise.partner_id = partners if len(partners) == 1 else promise.partner_id
+            promise.partner_id = (
+                promise.partner_id or promise.move_ids[:1].commercial_partner_id
+            )
 
     @api.depends("move_ids")
     def _compute_user_id(self):
@@ -186,9 +197,16 @@ class CollectionPromise(models.Model):
     # Validation
     # -------------------------------------------------------------------------
 
-    @api.constrains("move_ids", "partner_id", "company_id")
-    def _check_collection_moves(self):
+    @api.constrains("move_ids", "partner_id", "company_id", "amount")
+    def _check_collection_promise(self):
+        """Invoices first (their open amount is meaningless otherwise), then the
+        amount."""
         for promise in self.filtered(lambda p: p.state == "open"):
+            promise._check_collection_moves()
+            promise._check_collection_amount()
+
+    def _check_collection_moves(self):
+        for promise in self:
             moves = promise.move_ids
             if not moves:
                 raise ValidationError(
@@ -269,9 +287,8 @@ class CollectionPromise(models.Model):
                     )
                 )
 
-    @api.constrains("amount", "move_ids")
     def _check_collection_amount(self):
-        for promise in self.filtered(lambda p: p.state == "open"):
+        for promise in self:
             currency = promise.currency_id
             if currency.compare_amounts(promise.amount, 0) <= 0:
                 raise ValidationError(
