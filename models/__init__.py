@@ -9,3 +9,6 @@ from . import account_partial_reconcile
 from . import collection_portfolio_report
 from . import collection_portfolio_line
 from . import collection_report_log
+from . import collection_promise
+from . import collection_contact
+from . import collection_worklist
