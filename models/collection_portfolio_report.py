@@ -244,7 +244,11 @@ class CollectionPortfolioReport(models.AbstractModel):
 
     @api.model
     def _collection_report_aging(self, companies, date_to):
-        return self.env["collection.aging.wizard"]._collection_aging(
+        # the companies were checked against the user's (_collection_companies)
+        aging = self.env["collection.aging.wizard"].with_context(
+            allowed_company_ids=companies.ids
+        )
+        return aging._collection_aging(
             companies.ids,
             date_to,
             limits=AGING_LIMITS,
@@ -534,23 +538,36 @@ class CollectionPortfolioReport(models.AbstractModel):
 
     @api.model
     def _collection_promise_source(self, params):
-        """Promises made (created), kept and broken (due) in the period."""
+        """Promises made (promised on a day) and judged kept or broken in the
+        period; amounts in company currency at the rate of their invoices."""
         date_from, date_to = params["date_from"], params["date_to"]
-        made = SQL("pr.create_date::date BETWEEN %s AND %s", date_from, date_to)
-        due = SQL("pr.promised_date BETWEEN %s AND %s", date_from, date_to)
-        kept = SQL("pr.state = 'kept' AND %s", due)
-        broken = SQL("pr.state = 'broken' AND %s", due)
+        made = SQL("pr.date BETWEEN %s AND %s", date_from, date_to)
+        closed = SQL("pr.date_closed BETWEEN %s AND %s", date_from, date_to)
+        kept = SQL("pr.state = 'kept' AND %s", closed)
+        broken = SQL("pr.state = 'broken' AND %s", closed)
+        amount = SQL(
+            "CASE WHEN pr.currency_id = c.currency_id THEN pr.amount "
+            "ELSE pr.amount * COALESCE(rate.rate, 1) END"
+        )
         return (
             SQL(
                 """
                 FROM collection_promise pr
+                JOIN res_company c ON c.id = pr.company_id
            LEFT JOIN res_partner p ON p.id = pr.partner_id
            LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
+           LEFT JOIN LATERAL (
+                    SELECT SUM(m.amount_total_signed) / NULLIF(SUM(m.amount_total), 0)
+                           AS rate
+                      FROM collection_promise_account_move_rel rel
+                      JOIN account_move m ON m.id = rel.move_id
+                     WHERE rel.promise_id = pr.id
+                ) rate ON pr.currency_id != c.currency_id
                WHERE pr.company_id = ANY(%s) AND ((%s) OR (%s))
                 """,
                 params["company_ids"],
                 made,
-                due,
+                closed,
             ),
             {
                 "salesperson_id": SQL("pr.user_id"),
@@ -559,15 +576,15 @@ class CollectionPortfolioReport(models.AbstractModel):
                 ),
                 "promises_made": SQL("CASE WHEN %s THEN 1 ELSE 0 END", made),
                 "promises_made_amount": SQL(
-                    "CASE WHEN %s THEN pr.amount ELSE 0 END", made
+                    "CASE WHEN %s THEN %s ELSE 0 END", made, amount
                 ),
                 "promises_kept": SQL("CASE WHEN %s THEN 1 ELSE 0 END", kept),
                 "promises_kept_amount": SQL(
-                    "CASE WHEN %s THEN pr.amount ELSE 0 END", kept
+                    "CASE WHEN %s THEN %s ELSE 0 END", kept, amount
                 ),
                 "promises_broken": SQL("CASE WHEN %s THEN 1 ELSE 0 END", broken),
                 "promises_broken_amount": SQL(
-                    "CASE WHEN %s THEN pr.amount ELSE 0 END", broken
+                    "CASE WHEN %s THEN %s ELSE 0 END", broken, amount
                 ),
             },
         )

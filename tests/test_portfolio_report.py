@@ -1,9 +1,10 @@
 from datetime import date
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 
 from .common import CollectionCommon
+from .common_promises import PromiseCommon
 
 REPORT_DATE = date(2026, 3, 31)  # 90-day period: 2026-01-01 .. 2026-03-31
 PREVIOUS_DATE = date(2026, 3, 24)  # previous week: 2025-12-25 .. 2026-03-24
@@ -323,3 +324,89 @@ class TestPortfolioKpis(CollectionCommon):
         self.assertNotIn(
             999.0, lines.search([]).mapped("amount"), "record rule on the company"
         )
+
+
+@tagged("post_install", "-at_install")
+class TestPortfolioCollectionWork(PromiseCommon):
+    """Promises and contacts of the period, per salesperson, and their change."""
+
+    def test_promises_and_contacts(self):
+        sam_invoice = self._post_invoice(
+            date(2026, 3, 1), 1000, invoice_date=date(2026, 2, 1)
+        )
+        sally_invoice = self._post_invoice(
+            date(2026, 3, 1),
+            2000,
+            partner=self.customer_2,
+            user=self.salesperson_2,
+            invoice_date=date(2026, 2, 1),
+        )
+        # kept: paid before its date
+        self._log_contact(sam_invoice, on=date(2026, 3, 5))
+        self._promise(sam_invoice, date(2026, 3, 10), 1000, on=date(2026, 3, 5))
+        with freeze_time("2026-03-09"):
+            self._pay(sam_invoice, pay_date=date(2026, 3, 9))
+        # broken: nothing paid by its date, judged by the daily run
+        broken = self._promise(
+            sally_invoice,
+            date(2026, 3, 12),
+            1500,
+            on=date(2026, 3, 5),
+            user=self.salesperson_2,
+        )
+        self._run(date(2026, 3, 13))
+        self.assertEqual(broken.state, "broken")
+        # still open, made after the previous week
+        self._promise(
+            sally_invoice,
+            date(2026, 4, 15),
+            500,
+            on=date(2026, 3, 27),
+            user=self.salesperson_2,
+        )
+        self._log_contact(sally_invoice, on=date(2025, 12, 20), user=self.salesperson_2)
+        self._log_contact(sally_invoice, on=date(2026, 3, 6), user=self.salesperson_2)
+        self._log_contact(sally_invoice, on=date(2026, 3, 28), user=self.salesperson_2)
+
+        kpis = self.env["collection.portfolio.report"]._collection_kpis(
+            self.company.ids, REPORT_DATE
+        )
+        self.assertEqual(
+            {
+                key: kpis[key]
+                for key in (
+                    "promises_made",
+                    "promises_made_amount",
+                    "promises_kept",
+                    "promises_kept_amount",
+                    "promises_broken",
+                    "promises_broken_amount",
+                    "contacts",
+                )
+            },
+            {
+                "promises_made": 3,
+                "promises_made_amount": 3000.0,
+                "promises_kept": 1,
+                "promises_kept_amount": 1000.0,
+                "promises_broken": 1,
+                "promises_broken_amount": 1500.0,
+                "contacts": 3,  # the December contact is before the period
+            },
+        )
+        self.assertEqual(kpis["delta"]["promises_made"], 1)
+        self.assertEqual(kpis["delta"]["contacts"], 1)
+        rows = {row["key"]: row for row in kpis["by_salesperson"]}
+        sam, sally = rows[self.salesperson.id], rows[self.salesperson_2.id]
+        self.assertEqual(
+            (sam["promises_made"], sam["promises_kept"], sam["promises_broken"]),
+            (1, 1, 0),
+        )
+        self.assertEqual(
+            (sally["promises_made"], sally["promises_kept"], sally["promises_broken"]),
+            (2, 0, 1),
+        )
+        self.assertEqual((sam["contacts"], sally["contacts"]), (1, 2))
+        (policy_row,) = kpis["by_policy"]
+        self.assertEqual(policy_row["promises_made"], 3)
+        self.assertEqual(policy_row["contacts"], 3)
