@@ -130,7 +130,8 @@ class ResPartner(models.Model):
     def action_collection_log_contact(self):
         """Open the "Log a Contact" wizard on the customer's open invoices."""
         self.ensure_one()
-        return self.env["collection.contact.wizard"]._collection_action_open(partner=self)
+        wizard = self.env["collection.contact.wizard"]
+        return wizard._collection_action_open(partner=self)
 
     def action_collection_view_promises(self):
         self.ensure_one()

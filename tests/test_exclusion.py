@@ -28,7 +28,9 @@ class TestCollectionExclusion(PromiseCommon):
         activity = self._collection_activities(invoice)
         promise = self._promise(invoice, day(20))
         with freeze_time(day(2)):
-            wizard = self._wizard(invoice, "exclude", reason="legal", note="Sent to lawyers")
+            wizard = self._wizard(
+                invoice, "exclude", reason="legal", note="Sent to lawyers"
+            )
             self.assertEqual(wizard.move_ids, invoice)
             wizard.action_exclude()
         self.assertTrue(invoice.collection_excluded)
@@ -46,10 +48,14 @@ class TestCollectionExclusion(PromiseCommon):
         self.assertEqual(followed.collection_stage_id, self.stage_escalation)
 
         with freeze_time(day(9)):
-            self._wizard(invoice, "include", note="Settled with lawyers").action_include()
+            self._wizard(
+                invoice, "include", note="Settled with lawyers"
+            ).action_include()
         self.assertFalse(invoice.collection_excluded)
         self.assertFalse(invoice.collection_exclusion_reason)
-        self.assertTrue(self._messages(invoice, "Included in collection again by Sam Seller"))
+        self.assertTrue(
+            self._messages(invoice, "Included in collection again by Sam Seller")
+        )
         self._run(day(9))
         self.assertEqual(invoice.collection_stage_id, self.stage_escalation)
         self.assertTrue(self._collection_activities(invoice))
