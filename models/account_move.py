@@ -782,6 +782,7 @@ class AccountMove(models.Model):
         )
 
     def action_collection_view_promises(self):
+        """Open the promises to pay of these records."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_promise_action"
         )
@@ -790,6 +791,7 @@ class AccountMove(models.Model):
         return action
 
     def action_collection_view_contacts(self):
+        """Open the collection contacts of these records."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_contact_action"
         )

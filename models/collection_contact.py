@@ -264,6 +264,7 @@ class CollectionContact(models.Model):
     # -------------------------------------------------------------------------
 
     def action_view_invoices(self):
+        """Open the invoices concerned."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account.action_move_out_invoice_type"

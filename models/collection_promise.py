@@ -386,6 +386,7 @@ class CollectionPromise(models.Model):
         return True
 
     def action_view_invoices(self):
+        """Open the invoices concerned."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account.action_move_out_invoice_type"

@@ -71,3 +71,27 @@ class TestCollectionExclusion(PromiseCommon):
         refund = self._post_invoice(DUE, move_type="out_refund")
         with self.assertRaises(UserError):
             refund.action_collection_exclude()
+
+    def test_exclude_several_invoices_from_the_list(self):
+        invoices = self._post_invoice(DUE) | self._post_invoice(DUE)
+        server_action = self.env.ref(
+            "account_collections.collection_exclusion_wizard_action_invoices"
+        )
+        action = (
+            server_action.with_user(self.salesperson)
+            .with_context(active_model="account.move", active_ids=invoices.ids)
+            .run()
+        )
+        wizard = (
+            self.env["collection.exclusion.wizard"]
+            .with_user(self.salesperson)
+            .with_context(action["context"])
+            .create({"reason": "agreement"})
+        )
+        self.assertEqual(wizard.move_ids, invoices)
+        wizard.action_exclude()
+        self.assertEqual(
+            invoices.mapped("collection_exclusion_reason"), ["agreement"] * 2
+        )
+        self._run(day(1))
+        self.assertFalse(self._collection_activities(invoices))

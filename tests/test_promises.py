@@ -223,3 +223,21 @@ class TestCollectionPromise(PromiseCommon):
         self.assertEqual(promise.state, "broken")
         with self.assertRaises(UserError):
             promise.unlink()
+
+    def test_payment_by_user_without_collection_access_keeps_promise(self):
+        """An accountant outside the collection groups registers the payment: the
+        promise is still judged kept."""
+        billing = self._create_collection_user(
+            "billing",
+            "Bill Clerk",
+            groups=["base.group_user", "account.group_account_invoice"],
+        )
+        invoice = self._post_invoice(DUE)
+        self._run(day(1))
+        promise = self._promise(invoice, day(9))
+        with freeze_time(day(4)):
+            self.env["account.payment.register"].with_user(billing).with_context(
+                active_model="account.move", active_ids=invoice.ids
+            ).create({"payment_date": day(4)})._create_payments()
+        self.assertEqual(promise.state, "kept")
+        self.assertFalse(self._collection_activities(invoice))
