@@ -341,7 +341,8 @@ class AccountMove(models.Model):
     def _collection_open_promise(self):
         """The open promise to pay of the invoice, if any (sudo)."""
         self.ensure_one()
-        return self.sudo().collection_promise_ids.filtered(lambda p: p.state == "open")[:1]
+        promises = self.sudo().collection_promise_ids
+        return promises.filtered(lambda p: p.state == "open")[:1]
 
     def _collection_close_settled(self):
         """Mark done the collection activities of invoices no longer followed."""
@@ -708,7 +709,8 @@ class AccountMove(models.Model):
         if not reason:
             raise UserError(self.env._("Give the reason for the exclusion."))
         moves = self._collection_check_customer_invoices()
-        reasons = dict(self._fields["collection_exclusion_reason"]._description_selection(self.env))
+        reason_field = self._fields["collection_exclusion_reason"]
+        reasons = dict(reason_field._description_selection(self.env))
         moves.with_context(mail_notrack=True).write(
             {"collection_excluded": True, "collection_exclusion_reason": reason}
         )
@@ -720,7 +722,8 @@ class AccountMove(models.Model):
         if note:
             body += plaintext2html(note)
         moves._message_log_batch({move.id: body for move in moves})
-        promises = moves.sudo().collection_promise_ids.filtered(lambda p: p.state == "open")
+        promises = moves.sudo().collection_promise_ids
+        promises = promises.filtered(lambda p: p.state == "open")
         promises._collection_close(
             "cancelled",
             self.env._(
@@ -732,7 +735,8 @@ class AccountMove(models.Model):
 
     def _collection_include(self, note=False):
         """Bring excluded invoices back into the collection process."""
-        moves = self._collection_check_customer_invoices().filtered("collection_excluded")
+        moves = self._collection_check_customer_invoices()
+        moves = moves.filtered("collection_excluded")
         moves.with_context(mail_notrack=True).write(
             {"collection_excluded": False, "collection_exclusion_reason": False}
         )
@@ -744,7 +748,9 @@ class AccountMove(models.Model):
         moves._message_log_batch({move.id: body for move in moves})
 
     def _collection_check_customer_invoices(self):
-        wrong = self.filtered(lambda m: m.move_type != "out_invoice" or m.state != "posted")
+        wrong = self.filtered(
+            lambda m: m.move_type != "out_invoice" or m.state != "posted"
+        )
         if wrong:
             raise UserError(
                 self.env._(
@@ -776,6 +782,7 @@ class AccountMove(models.Model):
         )
 
     def action_collection_view_promises(self):
+        """Open the promises to pay of these records."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_promise_action"
         )
@@ -784,6 +791,7 @@ class AccountMove(models.Model):
         return action
 
     def action_collection_view_contacts(self):
+        """Open the collection contacts of these records."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_contact_action"
         )

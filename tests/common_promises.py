@@ -49,7 +49,9 @@ class PromiseCommon(CollectionCommon):
                 .sudo()
             )
 
-    def _contact_wizard(self, moves=None, user=None, partner=None, activity=None, **vals):
+    def _contact_wizard(
+        self, moves=None, user=None, partner=None, activity=None, **vals
+    ):
         user = user or self.salesperson
         Wizard = self.env["collection.contact.wizard"].with_user(user)
         action = Wizard._collection_action_open(

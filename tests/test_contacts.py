@@ -64,7 +64,10 @@ class TestCollectionContact(PromiseCommon):
         done = self._done_collection_messages(first)
         self.assertIn("Contact logged", done[0].body)
         self.assertEqual(
-            self.env["collection.contact"].search_count([("move_ids", "in", second.ids)]), 1
+            self.env["collection.contact"].search_count(
+                [("move_ids", "in", second.ids)]
+            ),
+            1,
         )
 
     def test_contact_does_not_close_someone_elses_activity(self):
@@ -79,8 +82,12 @@ class TestCollectionContact(PromiseCommon):
         invoice = self._post_invoice(DUE, amount=1000.0)
         self._run(day(1))
         with freeze_time(day(2)):
-            wizard = self._contact_wizard(invoice, outcome="promise", promised_date=day(9))
-            self.assertEqual(wizard.promise_amount, 1000.0, "defaults to the open amount")
+            wizard = self._contact_wizard(
+                invoice, outcome="promise", promised_date=day(9)
+            )
+            self.assertEqual(
+                wizard.promise_amount, 1000.0, "defaults to the open amount"
+            )
             wizard.promise_amount = 700.0
             wizard.action_log()
         promise = invoice.collection_promise_ids
@@ -104,8 +111,16 @@ class TestCollectionContact(PromiseCommon):
         messages = invoice.message_ids
         receipt = self._upload("proof.pdf", b"%PDF")
         for label, vals, error in [
-            ("too much", {"promised_date": day(9), "promise_amount": 1500.0}, ValidationError),
-            ("past date", {"promised_date": day(1), "promise_amount": 100.0}, ValidationError),
+            (
+                "too much",
+                {"promised_date": day(9), "promise_amount": 1500.0},
+                ValidationError,
+            ),
+            (
+                "past date",
+                {"promised_date": day(1), "promise_amount": 100.0},
+                ValidationError,
+            ),
             ("no date", {"promise_amount": 100.0}, UserError),
         ]:
             with self.assertRaises(error, msg=label):
@@ -128,7 +143,9 @@ class TestCollectionContact(PromiseCommon):
         paid = self._post_invoice(DUE)
         self._pay(paid, pay_date=day(1))
         self._post_invoice(DUE, partner=self.customer_2)
-        action = self.customer.with_user(self.salesperson).action_collection_log_contact()
+        action = self.customer.with_user(
+            self.salesperson
+        ).action_collection_log_contact()
         wizard = (
             self.env["collection.contact.wizard"]
             .with_user(self.salesperson)
@@ -174,9 +191,15 @@ class TestCollectionContact(PromiseCommon):
         server_action = self.env.ref(
             "account_collections.collection_contact_wizard_action_activity"
         )
-        action = server_action.with_user(self.salesperson).with_context(
-            active_model="mail.activity", active_ids=activity.ids, active_id=activity.id
-        ).run()
+        action = (
+            server_action.with_user(self.salesperson)
+            .with_context(
+                active_model="mail.activity",
+                active_ids=activity.ids,
+                active_id=activity.id,
+            )
+            .run()
+        )
         self.assertEqual(action["res_model"], "collection.contact.wizard")
         wizard = (
             self.env["collection.contact.wizard"]

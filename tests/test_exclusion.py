@@ -28,7 +28,9 @@ class TestCollectionExclusion(PromiseCommon):
         activity = self._collection_activities(invoice)
         promise = self._promise(invoice, day(20))
         with freeze_time(day(2)):
-            wizard = self._wizard(invoice, "exclude", reason="legal", note="Sent to lawyers")
+            wizard = self._wizard(
+                invoice, "exclude", reason="legal", note="Sent to lawyers"
+            )
             self.assertEqual(wizard.move_ids, invoice)
             wizard.action_exclude()
         self.assertTrue(invoice.collection_excluded)
@@ -46,10 +48,14 @@ class TestCollectionExclusion(PromiseCommon):
         self.assertEqual(followed.collection_stage_id, self.stage_escalation)
 
         with freeze_time(day(9)):
-            self._wizard(invoice, "include", note="Settled with lawyers").action_include()
+            self._wizard(
+                invoice, "include", note="Settled with lawyers"
+            ).action_include()
         self.assertFalse(invoice.collection_excluded)
         self.assertFalse(invoice.collection_exclusion_reason)
-        self.assertTrue(self._messages(invoice, "Included in collection again by Sam Seller"))
+        self.assertTrue(
+            self._messages(invoice, "Included in collection again by Sam Seller")
+        )
         self._run(day(9))
         self.assertEqual(invoice.collection_stage_id, self.stage_escalation)
         self.assertTrue(self._collection_activities(invoice))
@@ -65,3 +71,27 @@ class TestCollectionExclusion(PromiseCommon):
         refund = self._post_invoice(DUE, move_type="out_refund")
         with self.assertRaises(UserError):
             refund.action_collection_exclude()
+
+    def test_exclude_several_invoices_from_the_list(self):
+        invoices = self._post_invoice(DUE) | self._post_invoice(DUE)
+        server_action = self.env.ref(
+            "account_collections.collection_exclusion_wizard_action_invoices"
+        )
+        action = (
+            server_action.with_user(self.salesperson)
+            .with_context(active_model="account.move", active_ids=invoices.ids)
+            .run()
+        )
+        wizard = (
+            self.env["collection.exclusion.wizard"]
+            .with_user(self.salesperson)
+            .with_context(action["context"])
+            .create({"reason": "agreement"})
+        )
+        self.assertEqual(wizard.move_ids, invoices)
+        wizard.action_exclude()
+        self.assertEqual(
+            invoices.mapped("collection_exclusion_reason"), ["agreement"] * 2
+        )
+        self._run(day(1))
+        self.assertFalse(self._collection_activities(invoices))

@@ -26,11 +26,15 @@ class TestCollectionPromise(PromiseCommon):
         self._run(day(7))
         self.assertEqual(control.collection_stage_id, self.stage_escalation)
         self.assertEqual(self._escalations(control).user_id, self.leader)
-        self.assertEqual(promised.collection_stage_id, self.stage_overdue, "paused at T+7")
+        self.assertEqual(
+            promised.collection_stage_id, self.stage_overdue, "paused at T+7"
+        )
         self.assertFalse(self._escalations(promised))
 
         self._run(day(9))
-        self.assertEqual(promise.state, "open", "the promised day itself is still paused")
+        self.assertEqual(
+            promise.state, "open", "the promised day itself is still paused"
+        )
         self.assertEqual(promised.collection_stage_id, self.stage_overdue)
 
     def test_broken_when_unpaid_activity_and_escalation_resumes(self):
@@ -75,7 +79,9 @@ class TestCollectionPromise(PromiseCommon):
         self.assertTrue(self._messages(invoice, "kept"))
         self.assertFalse(self._broken_activities(invoice))
         self.assertEqual(
-            invoice.collection_stage_id, self.stage_escalation, "the rest is followed again"
+            invoice.collection_stage_id,
+            self.stage_escalation,
+            "the rest is followed again",
         )
         self.assertEqual(self.customer.collection_promise_kept_count, 1)
         self.assertEqual(self.customer.collection_reliability, 100)
@@ -143,7 +149,9 @@ class TestCollectionPromise(PromiseCommon):
         with self.assertRaises(UserError):
             promise.action_cancel()
         self._run(day(21))
-        self.assertEqual(promise.state, "cancelled", "a cancelled promise is not judged")
+        self.assertEqual(
+            promise.state, "cancelled", "a cancelled promise is not judged"
+        )
         self.assertFalse(self._broken_activities(invoice))
 
     def test_promise_validation(self):
@@ -157,13 +165,21 @@ class TestCollectionPromise(PromiseCommon):
         draft.button_draft()
         eur = self.setup_other_currency("EUR")
         foreign = self._post_invoice(DUE, currency=eur)
-        self._promise(self._post_invoice(DUE), day(9))  # an invoice with an open promise
+        self._promise(
+            self._post_invoice(DUE), day(9)
+        )  # an invoice with an open promise
         taken = self.env["collection.promise"].search([]).move_ids
 
         cases = [
             ("amount zero", invoice, day(9), 0.0, "greater than zero"),
             ("negative amount", invoice, day(9), -10.0, "greater than zero"),
-            ("above open amount", invoice, day(9), 1000.01, "more than the open amount"),
+            (
+                "above open amount",
+                invoice,
+                day(9),
+                1000.01,
+                "more than the open amount",
+            ),
             ("another customer", invoice | other_customer, day(9), 10.0, "Globex"),
             ("another company", invoice | other_company, day(9), 10.0, "company"),
             ("paid invoice", paid, day(9), 10.0, "nothing left to pay"),
@@ -207,3 +223,21 @@ class TestCollectionPromise(PromiseCommon):
         self.assertEqual(promise.state, "broken")
         with self.assertRaises(UserError):
             promise.unlink()
+
+    def test_payment_by_user_without_collection_access_keeps_promise(self):
+        """An accountant outside the collection groups registers the payment: the
+        promise is still judged kept."""
+        billing = self._create_collection_user(
+            "billing",
+            "Bill Clerk",
+            groups=["base.group_user", "account.group_account_invoice"],
+        )
+        invoice = self._post_invoice(DUE)
+        self._run(day(1))
+        promise = self._promise(invoice, day(9))
+        with freeze_time(day(4)):
+            self.env["account.payment.register"].with_user(billing).with_context(
+                active_model="account.move", active_ids=invoice.ids
+            ).create({"payment_date": day(4)})._create_payments()
+        self.assertEqual(promise.state, "kept")
+        self.assertFalse(self._collection_activities(invoice))
