@@ -324,7 +324,7 @@ class TestPortfolioKpis(CollectionCommon):
         )
         lines = self.env["collection.portfolio.line"].with_user(manager)
         groups = lines._read_group([], ["user_id"], ["amount:sum"])
-        amounts = {user: amount for user, amount in groups}
+        amounts = dict(groups)
         # open items today: F is paid, the rest is still open
         self.assertAlmostEqual(amounts[self.salesperson], 1000 - 500 + 700)
         self.assertAlmostEqual(amounts[self.salesperson_2], 6000.0)
