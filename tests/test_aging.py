@@ -287,6 +287,19 @@ class TestAgingComputation(AgingCommon):
         self.assertEqual([row["name"] for row in result["rows"]], ["Sam Seller"])
         self.assertEqual(result["total"], 2050.0)
 
+    def test_companies_in_other_currencies_refused(self):
+        company_eur = self.setup_other_company(
+            name="company_eur", currency_id=self.eur.id
+        )["company"]
+        self.assertEqual(company_eur.currency_id, self.eur)
+        companies = self.company + company_eur
+        wizard = self.env["collection.aging.wizard"].with_context(
+            allowed_company_ids=companies.ids
+        )
+        with self.assertRaisesRegex(UserError, "do not share a currency"):
+            wizard._collection_aging(companies.ids, AS_OF)
+        self.assertEqual(wizard._collection_aging(company_eur.ids, AS_OF)["total"], 0.0)
+
     def test_set_based(self):
         """The number of queries does not grow with the number of open items."""
         wizard = self.env["collection.aging.wizard"].with_context(**self.allowed)

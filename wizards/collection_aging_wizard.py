@@ -10,7 +10,7 @@ from ..report.collection_aging_xlsx import collection_aging_xlsx
 
 # default bucket upper bounds in days past the aging date (0 = not due yet)
 DEFAULT_LIMITS = (0, 30, 60, 90, 120)
-# the on-screen pivot and the form show at most this many boundaries after 0
+# more boundaries than this would not fit on the landscape PDF
 MAX_BOUNDARIES = 6
 
 
@@ -213,8 +213,8 @@ class CollectionAgingWizard(models.TransientModel):
         if len(companies.currency_id) > 1:
             raise UserError(
                 self.env._(
-                    "The companies %(companies)s do not share a currency: run the aging "
-                    "for each currency separately.",
+                    "The companies %(companies)s do not share a currency: run the "
+                    "aging for each currency separately.",
                     companies=", ".join(companies.mapped("name")),
                 )
             )
