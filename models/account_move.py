@@ -198,7 +198,9 @@ class AccountMove(models.Model):
         else:
             user = salesperson
         if not user:
-            user = self._collection_manager(salesperson) or self.env.user
+            user = (
+                self._collection_manager(salesperson) or self._collection_fallback_user()
+            )
             notes.append(
                 self.env._(
                     "The invoice has no active salesperson: the activity goes to %(user)s.",
@@ -206,6 +208,20 @@ class AccountMove(models.Model):
                 )
             )
         return user, notes
+
+    def _collection_fallback_user(self):
+        """A person to hold the activity of an invoice without active salesperson
+        or manager: the user running the action, else the invoice's author, else
+        the company's first collection manager (the scheduler runs as OdooBot, an
+        inactive user nobody would see the activity of)."""
+        self.ensure_one()
+        for user in (self.env.user, self.create_uid):
+            if user.active and not user.share:
+                return user
+        managers = self.env.ref("account_collections.group_collection_manager")
+        return managers.sudo().users.filtered(
+            lambda u: u.active and not u.share and self.company_id in u.company_ids
+        ).sorted("id")[:1]
 
     def _collection_closing_reason(self):
         """Why the collection process no longer follows this invoice (empty if it does)."""
