@@ -1,1 +1,3 @@
 from . import test_engine
+from . import test_reliability
+from . import test_concurrency
