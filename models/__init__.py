@@ -6,3 +6,4 @@ from . import res_config_settings
 from . import mail_activity
 from . import account_move
 from . import account_partial_reconcile
+from . import mail_activity_type
