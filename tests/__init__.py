@@ -1,3 +1,4 @@
 from . import test_engine
 from . import test_reliability
 from . import test_concurrency
+from . import test_bad_input
