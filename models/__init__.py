@@ -7,3 +7,6 @@ from . import mail_activity
 from . import account_move
 from . import account_partial_reconcile
 from . import mail_activity_type
+from . import collection_promise
+from . import collection_contact
+from . import collection_worklist
