@@ -7,6 +7,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import CollectionCommon
+from .common_promises import DUE, PromiseCommon, day
 
 
 @tagged("post_install", "-at_install")
@@ -210,3 +211,126 @@ class TestCollectionBadInput(CollectionCommon):
             {"collection_policy_id": policy_b.id},
         )
         self.assertFalse(self.customer.with_company(self.company).collection_policy_id)
+
+
+@tagged("post_install", "-at_install")
+class TestPromiseContactBadInput(PromiseCommon):
+    """What the API accepts beyond the wizards: a contact or a promise written
+    directly (as a script, an import or a crafted request would)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.invoice = cls._post_invoice(DUE, amount=1000.0)
+        cls.paid = cls._post_invoice(DUE)
+        cls.draft = cls._post_invoice(DUE)
+        cls.draft.button_draft()
+        cls.company_b = cls.setup_other_company(name="Company B")["company"]
+        cls.invoice_b = cls._post_invoice(DUE, company=cls.company_b)
+        cls.other_customer = cls._post_invoice(DUE, partner=cls.customer_2)
+
+    def _no_new(self, model, func, exception, message):
+        before = self.env[model].search_count([])
+        with self.assertRaisesRegex(exception, message), self.env.cr.savepoint():
+            func()
+            self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(self.env[model].search_count([]), before)
+
+    def test_contact_created_directly_on_an_invoice_it_cannot_be_about(self):
+        self._pay(self.paid, pay_date=day(1))
+        Contact = self.env["collection.contact"].with_user(self.salesperson)
+        for label, moves, partner, message in (
+            ("paid invoice", self.paid, self.customer, "not one"),
+            ("draft invoice", self.draft, self.customer, "not one"),
+            ("another customer's", self.other_customer, self.customer, "Globex"),
+            ("no invoice", self.env["account.move"], self.customer, "at least one"),
+        ):
+            with self.subTest(label):
+                self._no_new(
+                    "collection.contact",
+                    lambda moves=moves, partner=partner: Contact.create(
+                        {
+                            "partner_id": partner.id,
+                            "move_ids": [Command.set(moves.ids)],
+                        }
+                    ),
+                    UserError,
+                    message,
+                )
+        with self.subTest("another company's invoice"):
+            self._no_new(
+                "collection.contact",
+                lambda: self.env["collection.contact"].create(
+                    {
+                        "partner_id": self.customer.id,
+                        "move_ids": [Command.set(self.invoice_b.ids)],
+                    }
+                ),
+                UserError,
+                "company",
+            )
+
+    def test_contact_wizard_on_a_paid_or_draft_invoice(self):
+        self._pay(self.paid, pay_date=day(1))
+        Wizard = self.env["collection.contact.wizard"].with_user(self.salesperson)
+        for moves in (self.paid, self.draft):
+            with self.subTest(moves.name):
+                self._no_new(
+                    "collection.contact",
+                    lambda moves=moves: Wizard.create(
+                        {
+                            "partner_id": self.customer.id,
+                            "move_ids": [Command.set(moves.ids)],
+                        }
+                    ).action_log(),
+                    UserError,
+                    "not one",
+                )
+
+    def test_salesperson_cannot_set_the_outcome_of_a_promise(self):
+        """Kept or broken is judged by the daily run against real payments: a
+        salesperson cannot mark their own promise kept, nor reopen a broken one, nor
+        rewrite what was promised once it is judged."""
+        promise = self._promise(self.invoice, day(9), amount=500.0)
+        mine = promise.with_user(self.salesperson)
+        for vals in ({"state": "kept"}, {"state": "broken"}, {"date_closed": day(3)}):
+            with self.subTest(vals), self.assertRaises(UserError):
+                with self.env.cr.savepoint():
+                    mine.write(vals)
+        self.assertEqual(promise.state, "open")
+        self._no_new(
+            "collection.promise",
+            lambda: (
+                self.env["collection.promise"]
+                .with_user(self.salesperson)
+                .create(
+                    {
+                        "move_ids": [Command.set(self.other_customer.ids)],
+                        "promised_date": day(9),
+                        "amount": 10.0,
+                        "state": "kept",
+                    }
+                )
+            ),
+            UserError,
+            "set by the daily run",
+        )
+        self._run(day(10))
+        self.assertEqual(promise.state, "broken")
+        for vals in (
+            {"state": "open"},
+            {"amount": 1.0},
+            {"promised_date": day(30)},
+            {"move_ids": [Command.set(self.other_customer.ids)]},
+        ):
+            with self.subTest(vals), self.assertRaises(UserError):
+                with self.env.cr.savepoint():
+                    mine.write(vals)
+                    self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(promise.state, "broken")
+        self.assertEqual(promise.amount, 500.0)
+        self.assertEqual(self.customer.collection_promise_broken_count, 1)
+        # what the salesperson may still do: add a note
+        mine.note = "Customer apologised"
