@@ -605,7 +605,11 @@ class CollectionPromise(models.Model):
                     promise.user_id if promise.user_id.active else self.env["res.users"]
                 )
                 user = user or move._collection_salesperson()
-                user = user or move._collection_manager(user) or self.env.user
+                user = (
+                    user
+                    or move._collection_manager(user)
+                    or move._collection_fallback_user()
+                )
                 vals_list.append(
                     {
                         "res_model_id": model_id,
