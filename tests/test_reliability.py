@@ -13,6 +13,7 @@ from odoo.addons.mail.tests.common import MockEmail
 
 from .common import CollectionCommon
 from .common_committed import CollectionCommittedCase
+from .common_promises import PromiseCommon
 
 DUE = date(2026, 3, 16)
 ENGINE_LOGGER = "odoo.addons.account_collections.models.account_move"
@@ -403,3 +404,60 @@ class TestCollectionCrashWithScheduler(CollectionCommittedCase):
             digest = env["mail.mail"].search([("subject", "like", "Collections: %")])
             self.assertEqual(len(digest), 1)
             self.assertIn("5 new activities", digest.subject)
+
+
+@tagged("post_install", "-at_install")
+class TestPromiseReliability(PromiseCommon):
+    """Promises to pay through faults: none lost, none judged twice."""
+
+    def test_crash_after_judging_promises_judges_them_once(self):
+        """The daily run judges the due promises, then crashes in its batch: the
+        judgment is rolled back with the batch, and the next run judges each
+        promise once (one broken-promise activity, one chatter note)."""
+        invoice = self._post_invoice(DUE)
+        other = self._post_invoice(DUE, partner=self.customer_2)
+        self._run(day(1))
+        promise = self._promise(invoice, day(5))
+        AccountMove = self.registry["account.move"]
+        execute = AccountMove._collection_execute
+
+        def execute_then_lose_the_connection(moves, stage_by_move_id):
+            execute(moves, stage_by_move_id)
+            raise errors.AdminShutdown("terminating connection due to administrator")
+
+        with (
+            patch.object(
+                AccountMove, "_collection_execute", execute_then_lose_the_connection
+            ),
+            self.assertRaises(errors.AdminShutdown),
+            self.env.cr.savepoint(),
+        ):
+            self._run(day(7))
+        self.env.invalidate_all()
+        self.assertEqual(promise.state, "open", "the judgment was rolled back")
+        self.assertFalse(self._broken_activities(invoice))
+        self.assertEqual(other.collection_stage_id, self.stage_overdue)
+
+        self._run(day(7))
+        self._run(day(7))
+        self.assertEqual(promise.state, "broken")
+        self.assertEqual(len(self._broken_activities(invoice)), 1)
+        self.assertEqual(len(self._messages(invoice, "broken")), 1)
+        self.assertEqual(other.collection_stage_id, self.stage_escalation)
+
+    def test_broken_promise_of_a_salesperson_who_left_is_not_lost(self):
+        """The salesperson who took the promise left, without team leader nor
+        company manager: the broken promise still reaches an active person."""
+        self.company.collection_manager_id = False
+        gone = self._create_collection_user("gone", "Gone Seller")
+        invoice = self._post_invoice(DUE, user=gone)
+        promise = self._promise(invoice, day(5), user=gone)
+        gone.active = False
+        self._run(day(6))
+        self.assertEqual(promise.state, "broken")
+        activity = self._broken_activities(invoice)
+        self.assertEqual(len(activity), 1)
+        self.assertTrue(activity.user_id.active, "not assigned to OdooBot")
+        self.assertTrue(
+            activity.user_id.has_group("account_collections.group_collection_manager")
+        )
