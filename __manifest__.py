@@ -30,6 +30,10 @@
         "wizards/collection_contact_wizard_views.xml",
         "wizards/collection_exclusion_wizard_views.xml",
         # aging (issue 4)
+        "security/collection_aging_security.xml",
+        "wizards/collection_aging_wizard_views.xml",
+        "report/collection_aging_report.xml",
+        "report/collection_aging_templates.xml",
         # portfolio report (issue 5)
     ],
     "demo": [],

@@ -8,3 +8,4 @@ from . import test_contacts
 from . import test_exclusion
 from . import test_worklist
 from . import test_collection_access
+from . import test_aging
