@@ -35,6 +35,9 @@
         "report/collection_aging_report.xml",
         "report/collection_aging_templates.xml",
         # portfolio report (issue 5)
+        "report/report_portfolio_status.xml",
+        "views/collection_report_log_views.xml",
+        "views/collection_portfolio_line_views.xml",
     ],
     "demo": [],
     "post_init_hook": "post_init_hook",

@@ -3,9 +3,11 @@ from . import test_reliability
 from . import test_concurrency
 from . import test_bad_input
 from . import test_access
+from . import test_aging
+from . import test_portfolio_report
+from . import test_portfolio_weekly_report
 from . import test_promises
 from . import test_contacts
 from . import test_exclusion
 from . import test_worklist
 from . import test_collection_access
-from . import test_aging
