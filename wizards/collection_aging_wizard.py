@@ -572,7 +572,9 @@ class CollectionAgingWizard(models.TransientModel):
         """Arguments of :meth:`_collection_aging` taken from the wizard."""
         self.ensure_one()
         return {
-            "company_ids": self.company_ids.ids,
+            # as stored: a company the user may not read must be refused by
+            # _collection_aging_scope(), not silently replaced by the current one
+            "company_ids": self.sudo().company_ids.ids,
             "date_at": self.date_at,
             "limits": self._collection_parse_limits(),
             "aging_by": self.aging_by,
