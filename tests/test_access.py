@@ -24,6 +24,21 @@ RIGHTS = {
         "manager": "rwcu",
         "portal": "",
     },
+    # aging runs (transient): each user their own
+    "collection.aging.wizard": {
+        "internal": "",
+        "user": "rwcu",
+        "manager": "rwcu",
+        "portal": "",
+    },
+    # deliveries of the weekly report and dashboard lines: read by managers only
+    "collection.report.log": {"internal": "", "user": "", "manager": "r", "portal": ""},
+    "collection.portfolio.line": {
+        "internal": "",
+        "user": "",
+        "manager": "r",
+        "portal": "",
+    },
 }
 WIZARD_RIGHTS = {"internal": False, "user": True, "manager": True, "portal": False}
 
@@ -174,9 +189,12 @@ class TestCollectionAccess(CollectionCommon):
             self._attempt(
                 "w" in rights, label + "write", lambda m=mine: m.write(write_vals)
             )
-            self._attempt(
-                "c" in rights, label + "create", lambda m=mine: m.create(create_vals())
-            )
+            if create_vals:
+                self._attempt(
+                    "c" in rights,
+                    label + "create",
+                    lambda m=mine: m.create(create_vals()),
+                )
             self._attempt("u" in rights, label + "unlink", lambda m=mine: m.unlink())
 
     # -------------------------------------------------------------------------
@@ -445,3 +463,107 @@ class TestCollectionAccess(CollectionCommon):
                     if Move._fields[fname].type not in ("one2many", "many2many")
                 }
                 Move.browse(self.inv_sam.id).web_read(spec)
+
+    # -------------------------------------------------------------------------
+    # aging, portfolio report: models, exports and reports
+    # -------------------------------------------------------------------------
+
+    def _aging_wizard(self, user, **vals):
+        return self._as(user, self.env["collection.aging.wizard"]).create(
+            {"date_at": self.today, **vals}
+        )
+
+    def _render(self, user, report_xmlid, res_ids, data=None):
+        report = self._as(user, self.env["ir.actions.report"])
+        return report._render_qweb_html(report_xmlid, res_ids, data=data)[0].decode()
+
+    def test_aging_rights(self):
+        for group, user in self.users.items():
+            rights = RIGHTS["collection.aging.wizard"][group]
+            self._attempt(
+                "c" in rights,
+                f"{group}: run an aging",
+                lambda u=user: self._aging_wizard(u).action_export_xlsx(),
+            )
+        # a run belongs to whoever created it: nobody else reads it or its XLSX,
+        # not even a manager
+        wizard = self._aging_wizard(self.salesperson)
+        wizard.action_export_xlsx()
+        for user in self.users.values():
+            mine = self._as(user, wizard)
+            allowed = user == self.salesperson
+            self._attempt(
+                allowed, f"{user.login}: read", lambda m=mine: m.read(["xlsx_file"])
+            )
+            self._attempt(
+                allowed,
+                f"{user.login}: write",
+                lambda m=mine: m.write({"bucket_limits": "10,20"}),
+            )
+            self._attempt(allowed, f"{user.login}: unlink", lambda m=mine: m.unlink())
+        for user in (self.salesperson_2, self.manager):
+            lines = self._as(user, self.env["collection.aging.line"]).search([])
+            self.assertFalse(lines.filtered(lambda line: line.wizard_id == wizard))
+
+    def test_aging_of_other_salespeople_or_companies_is_refused(self):
+        """A salesperson's aging (screen, XLSX, PDF) only has their customers, and
+        nobody gets an aging of a company they are not allowed in."""
+        sam = self._aging_wizard(self.salesperson)
+        sam.action_export_xlsx()
+        result = sam._collection_aging_result()
+        self.assertEqual({row["name"] for row in result["rows"]}, {self.customer.name})
+        html = self._render(
+            self.salesperson,
+            "account_collections.collection_aging_report_action",
+            sam.ids,
+        )
+        self.assertIn(self.customer.name, html)
+        self.assertNotIn(self.customer_2.name, html)
+
+        for user in (self.salesperson, self.manager):
+            wizard = self._aging_wizard(
+                user, company_ids=[Command.set(self.company_b.ids)]
+            )
+            with (
+                self.subTest(user.login, output="xlsx"),
+                self.assertRaises(AccessError),
+            ):
+                wizard.action_export_xlsx()
+            self.assertFalse(wizard.xlsx_file)
+            with self.subTest(user.login, output="pdf"), self.assertRaises(AccessError):
+                self._render(
+                    user,
+                    "account_collections.collection_aging_report_action",
+                    wizard.ids,
+                )
+            with (
+                self.subTest(user.login, output="screen"),
+                self.assertRaises(AccessError),
+            ):
+                wizard.action_view_aging()
+        sally = self._aging_wizard(
+            self.salesperson, user_ids=[Command.set(self.salesperson_2.ids)]
+        )
+        with self.assertRaises(AccessError):
+            sally.action_export_xlsx()
+
+    def test_portfolio_report_rights(self):
+        """The portfolio report (PDF, HTML, dashboard lines, delivery log) is for
+        collection managers, of their own companies only."""
+        report = "account_collections.action_report_portfolio_status"
+        data = {"date_to": str(self.today)}
+        html = self._render(self.manager, report, self.company.ids, data)
+        self.assertIn(self.company.name, html)
+        for group in ("internal", "user", "portal"):
+            with self.subTest(group), self.assertRaises(AccessError):
+                self._render(self.users[group], report, self.company.ids, data)
+        with self.assertRaises(AccessError):
+            self._render(self.manager, report, self.company_b.ids, data)
+        for model in ("collection.report.log", "collection.portfolio.line"):
+            for group, user in self.users.items():
+                allowed = "r" in RIGHTS[model][group]
+                self._attempt(
+                    allowed,
+                    f"{group}: {model}",
+                    lambda u=user, m=model: self._as(u, self.env[m]).search([]),
+                )

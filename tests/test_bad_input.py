@@ -3,7 +3,7 @@ from psycopg2 import IntegrityError
 from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import _as_validation_error
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
 from .common import CollectionCommon
@@ -334,3 +334,69 @@ class TestPromiseContactBadInput(PromiseCommon):
         self.assertEqual(self.customer.collection_promise_broken_count, 1)
         # what the salesperson may still do: add a note
         mine.note = "Customer apologised"
+
+
+@tagged("post_install", "-at_install")
+class TestReportBadInput(CollectionCommon):
+    """The aging wizard and the weekly report facing invalid parameters."""
+
+    def test_aging_buckets(self):
+        Wizard = self.env["collection.aging.wizard"].with_user(self.salesperson)
+        for value, message in (
+            ("-30,60", "not a whole number"),
+            ("60,30", "strictly increasing"),
+            ("30,30", "strictly increasing"),
+            ("0,30", "greater than zero"),
+            ("30,abc", "not a whole number"),
+            ("", "Enter the bucket boundaries"),
+            ("10,20,30,40,50,60,70", "At most 6"),
+        ):
+            with self.subTest(value):
+                count = Wizard.search_count([])
+                with self.assertRaisesRegex(ValidationError, message):
+                    with self.env.cr.savepoint():
+                        Wizard.create({"bucket_limits": value})
+                self.assertEqual(Wizard.search_count([]), count, "nothing written")
+        wizard = Wizard.create({"bucket_limits": "15,45"})
+        with self.assertRaises(ValidationError), self.env.cr.savepoint():
+            wizard.write({"bucket_limits": "45,15"})
+        self.assertEqual(wizard.bucket_limits, "15,45")
+        # the computation's own API checks its buckets too
+        for limits in ((30, 10), (0, -5), ()):
+            with self.subTest(limits), self.assertRaises(UserError):
+                Wizard._collection_aging(self.company.ids, DUE, limits=limits)
+
+    def test_weekly_report_for_a_recipient_with_an_unknown_language(self):
+        """A recipient whose language is no longer installed (e.g. a language
+        removed after it was set) does not stop the weekly report: the others get
+        it, and this recipient's delivery says why."""
+        groups = ["base.group_user", "account.group_account_manager"]
+        ok = self._create_collection_user("mgr_ok", "Olga Ok", groups)
+        lost = self._create_collection_user("mgr_lost", "Lara Lost", groups)
+        self.company.collection_report_user_ids = ok | lost
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE res_partner SET lang = 'xx_XX' WHERE id = %s", [lost.partner_id.id]
+        )
+        self.env.invalidate_all()
+        Log = self.env["collection.report.log"]
+        with (
+            freeze_time("2026-03-30 06:00:00"),
+            self.assertLogs(
+                "odoo.addons.account_collections.models.collection_report_log"
+            ) as logs,
+        ):
+            Log._cron_send_weekly_report()
+        self.assertIn(
+            "language xx_XX of the recipient is not installed", logs.output[0]
+        )
+        for user in (ok, lost):
+            delivery = Log.search([("user_id", "=", user.id)])
+            with self.subTest(user.login):
+                self.assertEqual(delivery.state, "sent")
+                self.assertEqual(delivery.lang, "en_US")
+                self.assertIn("Portfolio status of", delivery.mail_id.subject)
+        self.assertIn(
+            "not installed: the report was sent in English",
+            Log.search([("user_id", "=", lost.id)]).note,
+        )
