@@ -212,8 +212,12 @@ class CollectionPortfolioReport(models.AbstractModel):
         records = self.env[model].sudo().with_context(active_test=False)
         rows = []
         for key, sums in current.items():
-            if all(round(value, 6) == 0 for value in sums.values()):
-                continue  # e.g. settled payments of customers without salesperson
+            if all(
+                round(value, 6) == 0
+                for column, value in sums.items()
+                if column != "opening_receivable"
+            ):
+                continue  # e.g. payments matched to invoices, nothing open now
             figures = self._collection_figures(sums, period_days)
             previous_figures = (
                 self._collection_figures(previous[key], period_days)
@@ -368,26 +372,29 @@ class CollectionPortfolioReport(models.AbstractModel):
     @api.model
     def _collection_lines_cte(self, params):
         """CTE ``lines``: posted receivable lines as of ``date_to`` with their open
-        amount then (``residual``), the last reconciliation of the period on their
+        amount then (``residual``) and the day before the period
+        (``opening_residual``), the last reconciliation of the period on their
         debit side (``paid_date``), their salesperson and collection policy.
 
-        The open amount as of the date is the balance minus the reconciliations
+        The open amount as of a date is the balance minus the reconciliations
         dated on or before it (as in the aging wizard), computed as today's
         residual plus the reconciliations dated after it: only those need summing.
         """
         return SQL(
             """
             later AS (
-                SELECT line_id, SUM(amount) AS amount
+                SELECT line_id,
+                       SUM(amount) FILTER (WHERE max_date > %(date_to)s) AS after_end,
+                       SUM(amount) AS after_start
                   FROM (
-                        SELECT pr.debit_move_id AS line_id, pr.amount
+                        SELECT pr.debit_move_id AS line_id, pr.amount, pr.max_date
                           FROM account_partial_reconcile pr
-                         WHERE pr.max_date > %(date_to)s
+                         WHERE pr.max_date >= %(date_from)s
                            AND pr.company_id = ANY(%(company_ids)s)
                          UNION ALL
-                        SELECT pr.credit_move_id, -pr.amount
+                        SELECT pr.credit_move_id, -pr.amount, pr.max_date
                           FROM account_partial_reconcile pr
-                         WHERE pr.max_date > %(date_to)s
+                         WHERE pr.max_date >= %(date_from)s
                            AND pr.company_id = ANY(%(company_ids)s)
                        ) p
               GROUP BY line_id
@@ -404,7 +411,9 @@ class CollectionPortfolioReport(models.AbstractModel):
                        l.move_id,
                        l.date,
                        l.balance,
-                       l.amount_residual + COALESCE(la.amount, 0) AS residual,
+                       l.amount_residual + COALESCE(la.after_end, 0) AS residual,
+                       l.amount_residual + COALESCE(la.after_start, 0)
+                           AS opening_residual,
                        pd.paid_date,
                        COALESCE(l.date_maturity, l.date) AS date_maturity,
                        COALESCE(m.invoice_date, l.date) AS invoice_date,
@@ -465,8 +474,11 @@ class CollectionPortfolioReport(models.AbstractModel):
                     "age_days_amount": SQL(
                         "GREATEST(residual, 0) * (%s - invoice_date)", date_to
                     ),
+                    # open the day before the period (the sum is the balance
+                    # then; per group, what was still to collect)
                     "opening_receivable": SQL(
-                        "CASE WHEN date < %s THEN balance ELSE 0 END", date_from
+                        "CASE WHEN date < %s THEN opening_residual ELSE 0 END",
+                        date_from,
                     ),
                     "credit_sales": SQL(
                         "CASE WHEN move_type IN ('out_invoice', 'out_refund') "

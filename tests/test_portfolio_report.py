@@ -156,6 +156,9 @@ class TestPortfolioKpis(CollectionCommon):
                 "dso": 1800 / 2800 * 90,
                 "weighted_days_late": 90.0,
                 "escalations": 1,
+                "opening_receivable": 1000.0,
+                # (1000 + 2800 - 1800) / (1000 + 2800 - F 600 - G 700)
+                "cei": 2000 / 2500 * 100,
             },
         )
         self.assertFigures(
@@ -165,6 +168,8 @@ class TestPortfolioKpis(CollectionCommon):
                 "overdue": 2000.0,
                 "weighted_days_late": 28.0,
                 "escalations": 1,
+                "opening_receivable": 0.0,
+                "cei": (7000 - 6000) / (7000 - 4000) * 100,
             },
         )
         self.assertAlmostEqual(rows[self.salesperson.id]["delta"]["receivable"], 700.0)
@@ -289,6 +294,15 @@ class TestPortfolioKpis(CollectionCommon):
         )
         self.assertAlmostEqual(kpis["receivable"], 7800.0)
         self.assertIn("7,800.00", self._render_html(env=self.env(user=manager)))
+        # the dashboard's "Portfolio Status" menu opens the report on screen
+        action = (
+            self.env.ref("account_collections.collection_portfolio_status_action")
+            .with_user(manager)
+            .run()
+        )
+        self.assertEqual(action["type"], "ir.actions.report")
+        self.assertEqual(action["report_type"], "qweb-html")
+        self.assertEqual(action["context"]["active_ids"], self.company.ids)
         with self.assertRaises(AccessError):
             self.portfolio.with_user(manager)._collection_kpis(
                 company_b.ids, REPORT_DATE
@@ -310,7 +324,7 @@ class TestPortfolioKpis(CollectionCommon):
         )
         lines = self.env["collection.portfolio.line"].with_user(manager)
         groups = lines._read_group([], ["user_id"], ["amount:sum"])
-        amounts = {user: amount for user, amount in groups}
+        amounts = dict(groups)
         # open items today: F is paid, the rest is still open
         self.assertAlmostEqual(amounts[self.salesperson], 1000 - 500 + 700)
         self.assertAlmostEqual(amounts[self.salesperson_2], 6000.0)
