@@ -29,9 +29,6 @@ snapshot() {  # snapshot NAME: the JSON between the markers
         | sed '1d;$d' > "$WORK/$1.json"
     [ -s "$WORK/$1.json" ] || { cat "$WORK/snapshot.out" >&2; die "empty snapshot $1"; }
 }
-log_errors() {
-    grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$1" || true
-}
 fail=0
 
 echo "== fresh database $DB, install"

@@ -50,3 +50,10 @@ addon_log_problems() {
         | grep -E 'account_collections|collection\.(policy|stage|promise|contact|aging|report|worklist|portfolio)|\.collection_[a-z]' \
         || true
 }
+
+# Errors of any origin in an Odoo log (a failed query caused by the addon names only
+# the table), but pytest-odoo's notice about importing odoo.tests.
+log_errors() {
+    grep -hE '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$@" \
+        | grep -v 'odoo.tests.common: Importing test framework' || true
+}
