@@ -191,6 +191,21 @@ class TestCollectionBadInput(CollectionCommon):
         self.assertTrue(self.type_overdue.exists())
         self.assertEqual(self.stage_overdue.activity_type_id, self.type_overdue)
 
+    def test_errors_are_translated(self):
+        """A Spanish-speaking manager reads the refusals in Spanish."""
+        self.env["res.lang"]._activate_lang("es_ES")
+        policy = self._policy(1)
+        partner_type = self.env["mail.activity.type"].create(
+            {"name": "Partner call", "res_model": "res.partner"}
+        )
+        spanish = policy.stage_ids.with_user(self.manager).with_context(lang="es_ES")
+        with self.assertRaisesRegex(ValidationError, "es para otro modelo"):
+            with self.env.cr.savepoint():
+                spanish.write({"activity_type_id": partner_type.id})
+        with self.assertRaisesRegex(ValidationError, "al menos una etapa"):
+            with self.env.cr.savepoint():
+                spanish.write({"active": False})
+
     # -- companies --------------------------------------------------------------
 
     def test_company_default_policy_of_another_company(self):
