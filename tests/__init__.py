@@ -1,8 +1,4 @@
 from . import test_engine
-from . import test_reliability
-from . import test_concurrency
-from . import test_bad_input
-from . import test_access
 from . import test_aging
 from . import test_portfolio_report
 from . import test_portfolio_weekly_report
@@ -11,3 +7,7 @@ from . import test_contacts
 from . import test_exclusion
 from . import test_worklist
 from . import test_collection_access
+from . import test_reliability
+from . import test_concurrency
+from . import test_bad_input
+from . import test_access
