@@ -41,6 +41,7 @@
     ],
     "demo": [],
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": True,
 }

@@ -33,12 +33,14 @@ class AccountMove(models.Model):
         index="btree_not_null",
         ondelete="set null",
         help="Last collection stage executed on this invoice.",
+        groups="account_collections.group_collection_user",
     )
     collection_excluded = fields.Boolean(
         string="Excluded from Collection",
         copy=False,
         tracking=True,
         help="Excluded invoices get no collection activity or email.",
+        groups="account_collections.group_collection_user",
     )
     collection_date_due = fields.Date(
         string="Collection Due Date",
@@ -46,6 +48,7 @@ class AccountMove(models.Model):
         store=True,
         help="Due date the collection run works from: the earliest due date of "
         "the installments still open.",
+        groups="account_collections.group_collection_user",
     )
     collection_days_overdue = fields.Integer(
         string="Days Overdue",
@@ -54,34 +57,44 @@ class AccountMove(models.Model):
         aggregator="max",
         help="Days since the collection due date of an open invoice (0 when not "
         "due yet or settled). Refreshed by the daily collection run.",
+        groups="account_collections.group_collection_user",
     )
     collection_policy_id = fields.Many2one(
         "collection.policy",
         string="Collection Policy",
         compute="_compute_collection_policy_id",
+        groups="account_collections.group_collection_user",
     )
     collection_next_stage_id = fields.Many2one(
         "collection.stage",
         string="Next Collection Stage",
         compute="_compute_collection_next_stage",
+        groups="account_collections.group_collection_user",
     )
     collection_next_date = fields.Date(
         string="Next Collection Date",
         compute="_compute_collection_next_stage",
+        groups="account_collections.group_collection_user",
     )
     collection_error = fields.Text(
         string="Collection Error",
         readonly=True,
         copy=False,
         help="Why the last collection run could not process this invoice.",
+        groups="account_collections.group_collection_user",
     )
-    collection_error_date = fields.Date(readonly=True, copy=False)
+    collection_error_date = fields.Date(
+        readonly=True,
+        copy=False,
+        groups="account_collections.group_collection_user",
+    )
     collection_exclusion_reason = fields.Selection(
         COLLECTION_EXCLUSION_REASONS,
         string="Exclusion Reason",
         readonly=True,
         copy=False,
         help="Why the invoice was excluded from collection.",
+        groups="account_collections.group_collection_user",
     )
     collection_promise_ids = fields.Many2many(
         "collection.promise",
@@ -91,15 +104,19 @@ class AccountMove(models.Model):
         string="Promises to Pay",
         readonly=True,
         copy=False,
+        groups="account_collections.group_collection_user",
     )
     collection_promise_count = fields.Integer(
-        string="Promises", compute="_compute_collection_promise_count"
+        string="Promises",
+        compute="_compute_collection_promise_count",
+        groups="account_collections.group_collection_user",
     )
     collection_promise_date = fields.Date(
         string="Promised Payment Date",
         compute="_compute_collection_promise_date",
         help="Payment date of the open promise to pay: collection escalation is "
         "paused until then.",
+        groups="account_collections.group_collection_user",
     )
     collection_contact_ids = fields.Many2many(
         "collection.contact",
@@ -109,9 +126,12 @@ class AccountMove(models.Model):
         string="Collection Contacts",
         readonly=True,
         copy=False,
+        groups="account_collections.group_collection_user",
     )
     collection_contact_count = fields.Integer(
-        string="Contacts", compute="_compute_collection_contact_count"
+        string="Contacts",
+        compute="_compute_collection_contact_count",
+        groups="account_collections.group_collection_user",
     )
 
     def init(self):
@@ -282,7 +302,9 @@ class AccountMove(models.Model):
         else:
             user = salesperson
         if not user:
-            user = self._collection_manager(salesperson) or self.env.user
+            user = (
+                self._collection_manager(salesperson) or self._collection_fallback_user()
+            )
             notes.append(
                 self.env._(
                     "The invoice has no active salesperson: the activity goes to %(user)s.",
@@ -290,6 +312,20 @@ class AccountMove(models.Model):
                 )
             )
         return user, notes
+
+    def _collection_fallback_user(self):
+        """A person to hold the activity of an invoice without active salesperson
+        or manager: the user running the action, else the invoice's author, else
+        the company's first collection manager (the scheduler runs as OdooBot, an
+        inactive user nobody would see the activity of)."""
+        self.ensure_one()
+        for user in (self.env.user, self.create_uid):
+            if user.active and not user.share:
+                return user
+        managers = self.env.ref("account_collections.group_collection_manager")
+        return managers.sudo().users.filtered(
+            lambda u: u.active and not u.share and self.company_id in u.company_ids
+        ).sorted("id")[:1]
 
     def _collection_closing_reason(self):
         """Why the collection process no longer follows this invoice (empty if it does)."""
