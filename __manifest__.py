@@ -26,6 +26,7 @@
         # promises, contacts, exclusion, worklist (issue 3)
         # aging (issue 4)
         # portfolio report (issue 5)
+        # users' experience: customer emails, web client, tours (issue 7)
     ],
     "demo": [],
     "post_init_hook": "post_init_hook",
