@@ -29,6 +29,9 @@
         # users' experience: customer emails, web client, tours (issue 7)
     ],
     "demo": [],
+    "assets": {
+        "web.assets_tests": ["account_collections/static/tests/tours/**/*"],
+    },
     "post_init_hook": "post_init_hook",
     "installable": True,
     "application": True,

@@ -1,2 +1,3 @@
 from . import test_engine
 from . import test_customer_mail
+from . import test_ui_tours
