@@ -1,0 +1,239 @@
+# Demo data for account_collections, run inside `odoo shell` (see tools/run_demo.sh).
+# Builds a realistic small portfolio relative to today, then runs the daily collection
+# action over the last days (so that chatters show a history) and once today.
+# ruff: noqa: F821  (``env`` is provided by odoo shell)
+import logging
+import random
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import Command, fields
+
+_logger = logging.getLogger("account_collections.demo")
+rng = random.Random(42)
+today = fields.Date.context_today(env["res.users"])
+ctx = {"tracking_disable": True, "mail_create_nolog": True, "no_reset_password": True}
+env = env(context=dict(env.context, **ctx))  # noqa: F821
+
+company = env.company
+company.write(
+    {
+        "name": "Andes Distribución S.A.",
+        "email": "cobranzas@andes-distribucion.example",
+        "phone": "+56 2 2345 6789",
+    }
+)
+env.ref("base.user_admin").write({"email": "admin@andes-distribucion.example"})
+env["res.lang"]._activate_lang("es_ES")
+env["ir.module.module"].search([("state", "=", "installed")])._update_translations(
+    ["es_ES"]
+)
+
+groups_sales = [
+    Command.link(env.ref("base.group_user").id),
+    Command.link(env.ref("sales_team.group_sale_salesman").id),
+    Command.link(env.ref("account.group_account_invoice").id),
+]
+
+
+def make_user(login, name, lang="en_US", groups=None):
+    return env["res.users"].create(
+        {
+            "login": login,
+            "password": login,
+            "name": name,
+            "email": f"{login}@andes-distribucion.example",
+            "lang": lang,
+            "groups_id": groups or groups_sales,
+        }
+    )
+
+
+leader = make_user("laura", "Laura Gómez", "es_ES")
+carlos = make_user("carlos", "Carlos Ruiz", "es_ES")
+diego = make_user("diego", "Diego Fernández", "es_ES")
+emily = make_user("emily", "Emily Carter", "en_US")
+marta = make_user(
+    "marta",
+    "Marta Sánchez",
+    "es_ES",
+    groups_sales + [Command.link(env.ref("account.group_account_manager").id)],
+)
+env["crm.team"].create(
+    {
+        "name": "Ventas Directas",
+        "user_id": leader.id,
+        "member_ids": [Command.set([carlos.id, diego.id])],
+    }
+)
+company.collection_manager_id = marta
+if "collection_report_user_ids" in company._fields:
+    company.collection_report_user_ids = [
+        Command.set([marta.id, env.ref("base.user_admin").id])
+    ]
+
+customers_spec = [
+    ("Ferretería El Martillo Ltda.", "es_ES", carlos),
+    ("Constructora Los Álamos S.A.", "es_ES", carlos),
+    ("Supermercados Del Valle", "es_ES", carlos),
+    ("Clínica San Rafael", "es_ES", diego),
+    ("Transportes Cordillera SpA", "es_ES", diego),
+    ("Panadería La Espiga", "es_ES", diego),
+    ("Northwind Traders Inc.", "en_US", emily),
+    ("Blue Harbor Logistics", "en_US", emily),
+    ("Greenfield Farms LLC", "en_US", emily),
+    ("Hotel Mirador del Lago", "es_ES", leader),
+    ("Distribuidora Austral", "es_ES", carlos),
+    ("Pacific Office Supply", "en_US", emily),
+]
+customers = env["res.partner"]
+for name, lang, user in customers_spec:
+    slug = "".join(ch for ch in name.lower() if ch.isalnum())[:14]
+    partner = env["res.partner"].create(
+        {
+            "name": name,
+            "is_company": True,
+            "lang": lang,
+            "email": f"pagos@{slug}.example",
+            "phone": f"+56 9 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+            "user_id": user.id,
+            "country_id": env.ref("base.cl").id
+            if lang == "es_ES"
+            else env.ref("base.us").id,
+        }
+    )
+    env["res.partner"].create(
+        {
+            "name": "Cuentas por Pagar" if lang == "es_ES" else "Accounts Payable",
+            "type": "invoice",
+            "parent_id": partner.id,
+            "email": f"cxp@{slug}.example",
+            "lang": lang,
+        }
+    )
+    customers |= partner
+
+# A key-account policy: gentler, manager involved earlier.
+activity_types = {
+    key: env.ref(f"account_collections.mail_activity_type_collection_{key}")
+    for key in ("reminder", "overdue", "escalation")
+}
+key_accounts = env["collection.policy"].create(
+    {
+        "name": "Key accounts",
+        "stage_ids": [
+            Command.create(
+                {
+                    "name": "Courtesy call before due date",
+                    "day_offset": -10,
+                    "responsible": "salesperson",
+                    "activity_type_id": activity_types["reminder"].id,
+                }
+            ),
+            Command.create(
+                {
+                    "name": "Manager call",
+                    "day_offset": 15,
+                    "responsible": "manager",
+                    "activity_type_id": activity_types["escalation"].id,
+                }
+            ),
+        ],
+    }
+)
+customers[1].collection_policy_id = key_accounts
+
+products = env["product.product"].create(
+    [
+        {"name": "Cemento 25 kg", "list_price": 9.5, "type": "consu"},
+        {"name": "Servicio de transporte", "list_price": 180.0, "type": "service"},
+        {"name": "Mantenimiento mensual", "list_price": 950.0, "type": "service"},
+        {"name": "Office chairs", "list_price": 145.0, "type": "consu"},
+    ]
+)
+term_30 = env.ref("account.account_payment_term_30days", raise_if_not_found=False)
+
+# Due dates from 130 days overdue to 25 days ahead: every stage of the policy.
+offsets = [-25, -12, -5, -4, -2, 0, 1, 3, 6, 8, 12, 20, 31, 45, 64, 95, 130]
+invoice_vals = []
+for partner in customers:
+    for offset in rng.sample(offsets, 4):
+        due = today - timedelta(days=offset)
+        lines = [
+            Command.create(
+                {
+                    "product_id": product.id,
+                    "quantity": rng.randint(1, 40),
+                    "price_unit": product.list_price * rng.choice([1, 1.1, 0.95]),
+                }
+            )
+            for product in rng.sample(list(products), rng.randint(1, 3))
+        ]
+        invoice_date = due - timedelta(days=30)
+        vals = {
+            "move_type": "out_invoice",
+            "partner_id": partner.id,
+            "invoice_user_id": partner.user_id.id,
+            "invoice_date": invoice_date,
+            "invoice_line_ids": lines,
+        }
+        if term_30 and rng.random() < 0.5:
+            vals["invoice_payment_term_id"] = term_30.id
+        else:
+            vals["invoice_date_due"] = due
+        invoice_vals.append(vals)
+invoices = env["account.move"].create(invoice_vals)
+invoices.action_post()
+
+
+def pay(moves, amount=None, pay_date=None):
+    wizard = (
+        env["account.payment.register"]
+        .with_context(active_model="account.move", active_ids=moves.ids)
+        .create(
+            {
+                "payment_date": pay_date or today,
+                **({"amount": amount} if amount else {}),
+            }
+        )
+    )
+    wizard._create_payments()
+
+
+# A third of the invoices paid (some before the run starts), a few partially.
+shuffled = list(invoices)
+rng.shuffle(shuffled)
+for move in shuffled[: len(shuffled) // 4]:
+    pay(move, pay_date=min(today, move.invoice_date_due))
+for move in shuffled[len(shuffled) // 4 : len(shuffled) // 3]:
+    pay(
+        move,
+        amount=round(move.amount_residual * 0.4, 2),
+        pay_date=today - timedelta(days=3),
+    )
+disputed = shuffled[-1]
+disputed.write({"collection_excluded": True})
+
+# The daily action over the last ten days (history in the chatter), then today.
+cron = env.ref("account_collections.ir_cron_collection_run")
+for back in range(10, 0, -1):
+    with freeze_time(today - timedelta(days=back)):
+        cron.method_direct_trigger()
+cron.method_direct_trigger()
+weekly = env.ref(
+    "account_collections.ir_cron_collection_weekly_report", raise_if_not_found=False
+)
+if weekly:
+    weekly.method_direct_trigger()
+env.cr.commit()
+print(
+    "Demo ready: {} customers, {} invoices, {} open collection activities".format(
+        len(customers),
+        len(invoices),
+        env["mail.activity"].search_count([("collection_stage_id", "!=", False)]),
+    )
+)
+print(
+    "Users (login = password): admin, laura (team leader), carlos, diego, emily, marta (manager)"
+)
