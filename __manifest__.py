@@ -24,6 +24,11 @@
         "views/res_config_settings_views.xml",
         "views/collection_menus.xml",
         # promises, contacts, exclusion, worklist (issue 3)
+        "views/collection_promise_views.xml",
+        "views/collection_contact_views.xml",
+        "views/collection_worklist_views.xml",
+        "wizards/collection_contact_wizard_views.xml",
+        "wizards/collection_exclusion_wizard_views.xml",
         # aging (issue 4)
         # portfolio report (issue 5)
         # users' experience: customer emails, web client, tours (issue 7)

@@ -6,3 +6,6 @@ from . import res_config_settings
 from . import mail_activity
 from . import account_move
 from . import account_partial_reconcile
+from . import collection_promise
+from . import collection_contact
+from . import collection_worklist

@@ -105,17 +105,17 @@ class TestCollectionCustomerMail(CollectionCommon):
                 "name": "Tess Treasurer",
                 "parent_id": company.id,
                 "email": "tess@initech.example",
-                "collection_contact": True,
+                "collection_mail_contact": True,
             }
         )
         to_billing = self._post_invoice(DUE, partner=billing)
         to_treasurer = self._post_invoice(DUE, partner=company)
         self.assertEqual(to_billing.collection_mail_partner_id, billing)
         self.assertEqual(to_treasurer.collection_mail_partner_id, treasurer)
-        treasurer.collection_contact = False
+        treasurer.collection_mail_contact = False
         to_treasurer.invalidate_recordset(["collection_mail_partner_id"])
         self.assertEqual(to_treasurer.collection_mail_partner_id, company)
-        treasurer.collection_contact = True
+        treasurer.collection_mail_contact = True
         to_treasurer.invalidate_recordset(["collection_mail_partner_id"])
 
         self._run(day(1))
