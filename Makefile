@@ -21,3 +21,7 @@ bench:
 
 lint:
 	ruff check . && ruff format --check .
+
+# Regenerate i18n/account_collections.pot from the code and merge it into the .po files.
+pot:
+	tools/export_pot.sh

@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, format_date, html_escape, plaintext2html
+from odoo.tools import SQL, format_date, plaintext2html
 
 _logger = logging.getLogger(__name__)
 
@@ -423,6 +423,11 @@ class AccountMove(models.Model):
         current one, and the stage is written in the same transaction as its
         activity.
         """
+        if not self.env.context.get("lang"):
+            # the scheduler gives no language: write the chatter notes in the
+            # language of the cron user's company, not in the English source strings
+            lang = self.env.company.partner_id.lang or self.env.user.lang
+            self = self.with_context(lang=lang)  # noqa: PLW0642
         today = fields.Date.context_today(self)
         companies = self.env["res.company"].search([])
         self._collection_refresh_days_overdue(today)

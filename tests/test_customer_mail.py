@@ -16,13 +16,13 @@ class TestCollectionCustomerMail(CollectionCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company.write(
-            {"email": "billing@company.example", "phone": "+1 555 0100"}
-        )
+        cls.company.write({"email": "billing@company.example", "phone": "+1 555 0100"})
         cls.salesperson.signature = "<p>Sam Seller, Account Executive</p>"
 
     def _outgoing(self, message):
-        return self.env["mail.mail"].sudo().search([("mail_message_id", "=", message.id)])
+        return (
+            self.env["mail.mail"].sudo().search([("mail_message_id", "=", message.id)])
+        )
 
     def test_default_policy_writes_at_pre_due_overdue_and_final_stages(self):
         templates = {
@@ -31,7 +31,9 @@ class TestCollectionCustomerMail(CollectionCommon):
         self.assertEqual(
             templates,
             {
-                -5: self.env.ref("account_collections.mail_template_collection_reminder"),
+                -5: self.env.ref(
+                    "account_collections.mail_template_collection_reminder"
+                ),
                 1: self.env.ref("account_collections.mail_template_collection_overdue"),
                 7: self.env["mail.template"],
                 30: self.env.ref("account_collections.mail_template_collection_final"),
@@ -47,7 +49,9 @@ class TestCollectionCustomerMail(CollectionCommon):
         self._run(day(1))
 
         message = invoice.message_ids.filtered(
-            lambda m: m.subject == f"{self.company.name}: invoice {invoice.name} is overdue"
+            lambda m: (
+                m.subject == f"{self.company.name}: invoice {invoice.name} is overdue"
+            )
         )
         self.assertEqual(len(message), 1)
         self.assertEqual(message.partner_ids, self.customer)
@@ -61,7 +65,9 @@ class TestCollectionCustomerMail(CollectionCommon):
         self.assertIn("1,300.00", body, "the total due")
         self.assertIn(invoice.get_portal_url(), body)
         self.assertIn(older.get_portal_url(), body)
-        self.assertIn("Sam Seller, Account Executive", body, "the salesperson's signature")
+        self.assertIn(
+            "Sam Seller, Account Executive", body, "the salesperson's signature"
+        )
         self.assertIn("billing@company.example", body, "the company's signature")
         # the chatter keeps the stage note on top of the email
         self.assertIn("Overdue follow-up", invoice.message_ids[0].body)
@@ -75,14 +81,19 @@ class TestCollectionCustomerMail(CollectionCommon):
         invoice = self._post_invoice(DUE, amount=640.0)
         self._run(day(-5))
         reminder = invoice.message_ids.filtered(
-            lambda m: m.subject
-            == f"{self.company.name}: invoice {invoice.name} is due on 03/16/2026"
+            lambda m: (
+                m.subject
+                == f"{self.company.name}: invoice {invoice.name} is due on 03/16/2026"
+            )
         )
         self.assertEqual(len(reminder), 1)
         self.assertIn("friendly reminder", reminder.body)
         self._run(day(30))
         final = invoice.message_ids.filtered(
-            lambda m: m.subject == f"{self.company.name}: final notice for invoice {invoice.name}"
+            lambda m: (
+                m.subject
+                == f"{self.company.name}: final notice for invoice {invoice.name}"
+            )
         )
         self.assertEqual(len(final), 1)
         self.assertIn("30 days overdue", final.body)
@@ -121,13 +132,17 @@ class TestCollectionCustomerMail(CollectionCommon):
         self._run(day(1))
         for invoice, recipient in ((to_billing, billing), (to_treasurer, treasurer)):
             sent = invoice.message_ids.filtered(
-                lambda m, i=invoice: m.subject and f"invoice {i.name} is overdue" in m.subject
+                lambda m, i=invoice: (
+                    m.subject and f"invoice {i.name} is overdue" in m.subject
+                )
             )
             self.assertEqual(sent.partner_ids, recipient)
             self.assertIn(f"Dear {recipient.name}", sent.body)
 
     def test_customer_without_email_gets_note_and_salesperson_activity(self):
-        nomail = self.env["res.partner"].create({"name": "Nomail Corp", "is_company": True})
+        nomail = self.env["res.partner"].create(
+            {"name": "Nomail Corp", "is_company": True}
+        )
         invoice = self._post_invoice(DUE, partner=nomail)
         self.assertFalse(invoice.collection_mail_partner_id)
         mails_before = self.env["mail.mail"].search([])
@@ -138,9 +153,7 @@ class TestCollectionCustomerMail(CollectionCommon):
             invoice.message_ids.filtered(lambda m: m.message_type == "comment"),
             "no email posted",
         )
-        note = invoice.message_ids.filtered(
-            lambda m: "was not sent" in (m.body or "")
-        )
+        note = invoice.message_ids.filtered(lambda m: "was not sent" in (m.body or ""))
         self.assertEqual(len(note), 1)
         self.assertIn("Nomail Corp", note.body)
         todo = self._collection_activities(invoice).filtered(
@@ -155,7 +168,9 @@ class TestCollectionCustomerMail(CollectionCommon):
             ),
             "nothing but the salesperson's digest",
         )
-        digest = new_mails.filtered(lambda m: self.salesperson.partner_id in m.recipient_ids)
+        digest = new_mails.filtered(
+            lambda m: self.salesperson.partner_id in m.recipient_ids
+        )
         self.assertIn("Add an email address for Nomail Corp", digest.body_html)
 
     def test_partner_smart_button_counts_invoices_in_collection(self):

@@ -26,7 +26,9 @@ class TestCollectionTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
         invoice = self._post_invoice(DUE, partner=self.tour_customer)
         self._run(DUE + timedelta(days=3))
         self.assertEqual(invoice.collection_stage_id, self.stage_overdue)
-        self.start_tour("/odoo", "account_collections_invoices_kanban", login="salesperson")
+        self.start_tour(
+            "/odoo", "account_collections_invoices_kanban", login="salesperson"
+        )
 
     def test_salesperson_logs_a_promise_from_the_worklist(self):
         today = fields.Date.today()
@@ -35,7 +37,9 @@ class TestCollectionTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
         )
         self._run(today)
         self.assertTrue(self._collection_activities(invoice))
-        self.start_tour("/odoo", "account_collections_worklist_promise", login="salesperson")
+        self.start_tour(
+            "/odoo", "account_collections_worklist_promise", login="salesperson"
+        )
         promise = self.env["collection.promise"].search(
             [("partner_id", "=", self.tour_customer.id)]
         )
