@@ -205,28 +205,34 @@ class AccountMove(models.Model):
                 next_date = promised + timedelta(days=1)
             move.collection_next_date = next_date
 
-    @api.depends_context("uid")
+    @api.depends_context("uid", "allowed_company_ids")
     @api.depends("collection_promise_ids")
     def _compute_collection_promise_count(self):
-        if not self.env["collection.promise"].has_access("read"):
-            self.collection_promise_count = 0
-            return
+        counts = self._collection_count_by_move("collection.promise")
         for move in self:
-            move.collection_promise_count = len(move.collection_promise_ids)
+            move.collection_promise_count = counts.get(move.id, 0)
 
     @api.depends("collection_promise_ids.state", "collection_promise_ids.promised_date")
     def _compute_collection_promise_date(self):
         for move in self:
             move.collection_promise_date = move._collection_open_promise().promised_date
 
-    @api.depends_context("uid")
+    @api.depends_context("uid", "allowed_company_ids")
     @api.depends("collection_contact_ids")
     def _compute_collection_contact_count(self):
-        if not self.env["collection.contact"].has_access("read"):
-            self.collection_contact_count = 0
-            return
+        counts = self._collection_count_by_move("collection.contact")
         for move in self:
-            move.collection_contact_count = len(move.collection_contact_ids)
+            move.collection_contact_count = counts.get(move.id, 0)
+
+    def _collection_count_by_move(self, model):
+        """``{move_id: count}`` of the ``model`` records (with ``move_ids``) the
+        user may read."""
+        if not self.ids or not self.env[model].has_access("read"):
+            return {}
+        groups = self.env[model]._read_group(
+            [("move_ids", "in", self.ids)], ["move_ids"], ["__count"]
+        )
+        return {move.id: count for move, count in groups}
 
     @api.depends("partner_id.email", "commercial_partner_id.email")
     def _compute_collection_mail_partner_id(self):
@@ -392,7 +398,8 @@ class AccountMove(models.Model):
     def _collection_open_promise(self):
         """The open promise to pay of the invoice, if any (sudo)."""
         self.ensure_one()
-        return self.sudo().collection_promise_ids.filtered(lambda p: p.state == "open")[:1]
+        promises = self.sudo().collection_promise_ids
+        return promises.filtered(lambda p: p.state == "open")[:1]
 
     def _collection_close_settled(self):
         """Mark done the collection activities of invoices no longer followed."""
@@ -844,7 +851,8 @@ class AccountMove(models.Model):
         if not reason:
             raise UserError(self.env._("Give the reason for the exclusion."))
         moves = self._collection_check_customer_invoices()
-        reasons = dict(self._fields["collection_exclusion_reason"]._description_selection(self.env))
+        reason_field = self._fields["collection_exclusion_reason"]
+        reasons = dict(reason_field._description_selection(self.env))
         moves.with_context(mail_notrack=True).write(
             {"collection_excluded": True, "collection_exclusion_reason": reason}
         )
@@ -856,7 +864,8 @@ class AccountMove(models.Model):
         if note:
             body += plaintext2html(note)
         moves._message_log_batch({move.id: body for move in moves})
-        promises = moves.sudo().collection_promise_ids.filtered(lambda p: p.state == "open")
+        promises = moves.sudo().collection_promise_ids
+        promises = promises.filtered(lambda p: p.state == "open")
         promises._collection_close(
             "cancelled",
             self.env._(
@@ -868,7 +877,8 @@ class AccountMove(models.Model):
 
     def _collection_include(self, note=False):
         """Bring excluded invoices back into the collection process."""
-        moves = self._collection_check_customer_invoices().filtered("collection_excluded")
+        moves = self._collection_check_customer_invoices()
+        moves = moves.filtered("collection_excluded")
         moves.with_context(mail_notrack=True).write(
             {"collection_excluded": False, "collection_exclusion_reason": False}
         )
@@ -880,7 +890,9 @@ class AccountMove(models.Model):
         moves._message_log_batch({move.id: body for move in moves})
 
     def _collection_check_customer_invoices(self):
-        wrong = self.filtered(lambda m: m.move_type != "out_invoice" or m.state != "posted")
+        wrong = self.filtered(
+            lambda m: m.move_type != "out_invoice" or m.state != "posted"
+        )
         if wrong:
             raise UserError(
                 self.env._(
@@ -912,6 +924,7 @@ class AccountMove(models.Model):
         )
 
     def action_collection_view_promises(self):
+        """Open the promises to pay of these records."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_promise_action"
         )
@@ -920,6 +933,7 @@ class AccountMove(models.Model):
         return action
 
     def action_collection_view_contacts(self):
+        """Open the collection contacts of these records."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_contact_action"
         )

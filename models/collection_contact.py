@@ -71,7 +71,9 @@ class CollectionContact(models.Model):
         index="btree_not_null",
         ondelete="set null",
     )
-    promise_state = fields.Selection(related="promise_id.state", string="Promise Status")
+    promise_state = fields.Selection(
+        related="promise_id.state", string="Promise Status"
+    )
     currency_id = fields.Many2one(related="company_id.currency_id")
     amount_due = fields.Monetary(
         string="Open Amount",
@@ -102,9 +104,11 @@ class CollectionContact(models.Model):
         if not moves:
             raise UserError(self.env._("Select at least one invoice for the contact."))
         wrong = moves.filtered(
-            lambda m: m.move_type != "out_invoice"
-            or m.state != "posted"
-            or m.payment_state not in ("not_paid", "partial")
+            lambda m: (
+                m.move_type != "out_invoice"
+                or m.state != "posted"
+                or m.payment_state not in ("not_paid", "partial")
+            )
         )
         if wrong:
             raise UserError(
@@ -119,12 +123,17 @@ class CollectionContact(models.Model):
                 self.env._(
                     "The invoices belong to several customers (%(partners)s): log one "
                     "contact per customer.",
-                    partners=", ".join(moves.commercial_partner_id.mapped("display_name")),
+                    partners=", ".join(
+                        moves.commercial_partner_id.mapped("display_name")
+                    ),
                 )
             )
         if len(moves.company_id) > 1:
             raise UserError(
-                self.env._("The invoices belong to several companies: log one contact per company.")
+                self.env._(
+                    "The invoices belong to several companies: log one contact per "
+                    "company."
+                )
             )
 
     @api.model
@@ -201,8 +210,8 @@ class CollectionContact(models.Model):
         )
         if self.promise_id:
             body += Markup("<p>%s</p>") % self.env._(
-                "Promise to pay %(amount)s by %(date)s. Collection escalation is paused "
-                "until then.",
+                "Promise to pay %(amount)s by %(date)s. Collection escalation is "
+                "paused until then.",
                 amount=format_amount(
                     self.env, self.promise_id.amount, self.promise_id.currency_id
                 ),
@@ -245,7 +254,9 @@ class CollectionContact(models.Model):
         todo = ((activities or self.env["mail.activity"]) | own).filtered("active")
         if todo:
             todo.action_feedback(
-                feedback=self.env._("Contact logged: %(contact)s", contact=self.display_name)
+                feedback=self.env._(
+                    "Contact logged: %(contact)s", contact=self.display_name
+                )
             )
 
     # -------------------------------------------------------------------------
@@ -253,6 +264,7 @@ class CollectionContact(models.Model):
     # -------------------------------------------------------------------------
 
     def action_view_invoices(self):
+        """Open the invoices concerned."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account.action_move_out_invoice_type"

@@ -31,9 +31,11 @@ class CollectionPromise(models.Model):
     company_id = fields.Many2one(
         "res.company",
         required=True,
-        readonly=True,
         index=True,
-        default=lambda self: self.env.company,
+        compute="_compute_company_id",
+        store=True,
+        readonly=False,
+        precompute=True,
     )
     move_ids = fields.Many2many(
         "account.move",
@@ -120,7 +122,10 @@ class CollectionPromise(models.Model):
         copy=False,
     )
     date_closed = fields.Date(
-        string="Closed On", readonly=True, copy=False, help="Day the promise was judged."
+        string="Closed On",
+        readonly=True,
+        copy=False,
+        help="Day the promise was judged.",
     )
     contact_id = fields.Many2one(
         "collection.contact",
@@ -137,10 +142,21 @@ class CollectionPromise(models.Model):
     # -------------------------------------------------------------------------
 
     @api.depends("move_ids")
+    def _compute_company_id(self):
+        for promise in self:
+            # the first invoice decides; the constraints reject mixed invoices
+            promise.company_id = (
+                promise.company_id
+                or promise.move_ids[:1].company_id
+                or self.env.company
+            )
+
+    @api.depends("move_ids")
     def _compute_partner_id(self):
         for promise in self:
-            partners = promise.move_ids.commercial_partner_id
-            promise.partner_id = partners if len(partners) == 1 else promise.partner_id
+            promise.partner_id = (
+                promise.partner_id or promise.move_ids[:1].commercial_partner_id
+            )
 
     @api.depends("move_ids")
     def _compute_user_id(self):
@@ -186,9 +202,16 @@ class CollectionPromise(models.Model):
     # Validation
     # -------------------------------------------------------------------------
 
-    @api.constrains("move_ids", "partner_id", "company_id")
-    def _check_collection_moves(self):
+    @api.constrains("move_ids", "partner_id", "company_id", "amount")
+    def _check_collection_promise(self):
+        """Invoices first (their open amount is meaningless otherwise), then the
+        amount."""
         for promise in self.filtered(lambda p: p.state == "open"):
+            promise._check_collection_moves()
+            promise._check_collection_amount()
+
+    def _check_collection_moves(self):
+        for promise in self:
             moves = promise.move_ids
             if not moves:
                 raise ValidationError(
@@ -203,7 +226,10 @@ class CollectionPromise(models.Model):
                             move=move.display_name,
                         )
                     )
-                if move.commercial_partner_id != promise.partner_id.commercial_partner_id:
+                if (
+                    move.commercial_partner_id
+                    != promise.partner_id.commercial_partner_id
+                ):
                     raise ValidationError(
                         self.env._(
                             "Invoice %(move)s belongs to %(move_partner)s, not to "
@@ -247,16 +273,13 @@ class CollectionPromise(models.Model):
                         "record one promise per currency."
                     )
                 )
-            others = (
-                self.sudo()
-                .search(
-                    [
-                        ("id", "not in", self.ids),
-                        ("state", "=", "open"),
-                        ("move_ids", "in", moves.ids),
-                    ],
-                    limit=1,
-                )
+            others = self.sudo().search(
+                [
+                    ("id", "not in", self.ids),
+                    ("state", "=", "open"),
+                    ("move_ids", "in", moves.ids),
+                ],
+                limit=1,
             )
             if others:
                 taken = others.move_ids & moves
@@ -269,9 +292,8 @@ class CollectionPromise(models.Model):
                     )
                 )
 
-    @api.constrains("amount", "move_ids")
     def _check_collection_amount(self):
-        for promise in self.filtered(lambda p: p.state == "open"):
+        for promise in self:
             currency = promise.currency_id
             if currency.compare_amounts(promise.amount, 0) <= 0:
                 raise ValidationError(
@@ -316,7 +338,9 @@ class CollectionPromise(models.Model):
                         "(salesperson: %(salesperson)s). Collection escalation is "
                         "paused until then.",
                         user=self.env.user.name,
-                        amount=format_amount(self.env, promise.amount, promise.currency_id),
+                        amount=format_amount(
+                            self.env, promise.amount, promise.currency_id
+                        ),
                         date=format_date(self.env, promise.promised_date),
                         salesperson=promise.user_id.name or "-",
                     )
@@ -347,9 +371,9 @@ class CollectionPromise(models.Model):
                 self.env._(
                     "Only open promises can be cancelled (%(promise)s is %(state)s).",
                     promise=not_open[0].display_name,
-                    state=dict(
-                        self._fields["state"]._description_selection(self.env)
-                    )[not_open[0].state],
+                    state=dict(self._fields["state"]._description_selection(self.env))[
+                        not_open[0].state
+                    ],
                 )
             )
         self._collection_close(
@@ -362,6 +386,7 @@ class CollectionPromise(models.Model):
         return True
 
     def action_view_invoices(self):
+        """Open the invoices concerned."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account.action_move_out_invoice_type"
@@ -514,7 +539,9 @@ class CollectionPromise(models.Model):
             {
                 promise: message
                 % {
-                    "amount": format_amount(self.env, promise.amount, promise.currency_id),
+                    "amount": format_amount(
+                        self.env, promise.amount, promise.currency_id
+                    ),
                     "date": format_date(self.env, promise.promised_date),
                     "paid": format_amount(
                         self.env, paid.get(promise.id, 0.0), promise.currency_id
@@ -529,7 +556,9 @@ class CollectionPromise(models.Model):
         """Log one note per promise on each of its invoices (one batch per body)."""
         for promise, text in body_by_promise.items():
             body = Markup("<p>%s</p>") % text
-            promise.move_ids._message_log_batch({move.id: body for move in promise.move_ids})
+            promise.move_ids._message_log_batch(
+                {move.id: body for move in promise.move_ids}
+            )
 
     def _collection_schedule_broken_activities(self):
         """One activity per open invoice of each broken promise, for its salesperson."""
@@ -541,7 +570,9 @@ class CollectionPromise(models.Model):
         vals_list = []
         for promise in self:
             for move in promise.move_ids.filtered(lambda m: m._collection_is_open()):
-                user = promise.user_id if promise.user_id.active else self.env["res.users"]
+                user = (
+                    promise.user_id if promise.user_id.active else self.env["res.users"]
+                )
                 user = user or move._collection_salesperson()
                 user = user or move._collection_manager(user) or self.env.user
                 vals_list.append(
@@ -550,7 +581,8 @@ class CollectionPromise(models.Model):
                         "res_id": move.id,
                         "activity_type_id": activity_type.id,
                         "summary": self.env._(
-                            "Promise to pay broken: %(amount)s was promised by %(date)s",
+                            "Promise to pay broken: %(amount)s was promised by "
+                            "%(date)s",
                             amount=format_amount(
                                 self.env, promise.amount, promise.currency_id
                             ),
@@ -573,17 +605,14 @@ class CollectionPromise(models.Model):
     def _collection_counts_by_partner(self, partners, states):
         """Return ``{(commercial_partner_id, state): count}`` over the allowed
         companies, whoever the salesperson (reliability is about the customer)."""
-        groups = (
-            self.sudo()
-            ._read_group(
-                [
-                    ("partner_id", "in", partners.commercial_partner_id.ids),
-                    ("state", "in", list(states)),
-                    ("company_id", "in", self.env.companies.ids),
-                ],
-                ["partner_id", "state"],
-                ["__count"],
-            )
+        groups = self.sudo()._read_group(
+            [
+                ("partner_id", "in", partners.commercial_partner_id.ids),
+                ("state", "in", list(states)),
+                ("company_id", "in", self.env.companies.ids),
+            ],
+            ["partner_id", "state"],
+            ["__count"],
         )
         counts = defaultdict(int)
         for partner, state, count in groups:

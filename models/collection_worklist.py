@@ -44,9 +44,14 @@ class CollectionWorklist(models.Model):
     amount_residual = fields.Monetary(string="Open Amount", readonly=True)
     amount_overdue = fields.Monetary(string="Overdue Amount", readonly=True)
     days_overdue = fields.Integer(readonly=True, aggregator="max")
-    broken_count = fields.Integer(string="Broken Promises", readonly=True, aggregator="max")
+    broken_count = fields.Integer(
+        string="Broken Promises", readonly=True, aggregator="max"
+    )
     avg_days_late = fields.Float(
-        string="Customer's Average Days Late", digits=(16, 1), readonly=True, aggregator="avg"
+        string="Customer's Average Days Late",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
     )
     date_expected = fields.Date(
         string="Expected Payment",
@@ -55,23 +60,37 @@ class CollectionWorklist(models.Model):
         "their paid invoices.",
     )
     score_amount = fields.Float(
-        string="Amount Points", digits=(16, 1), readonly=True, aggregator="avg",
+        string="Amount Points",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
         help="10 x log10(1 + overdue amount in company currency).",
     )
     score_days = fields.Float(
-        string="Days Points", digits=(16, 1), readonly=True, aggregator="avg",
+        string="Days Points",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
         help="Days overdue / 4, at most 30.",
     )
     score_broken = fields.Float(
-        string="Broken Promise Points", digits=(16, 1), readonly=True, aggregator="avg",
+        string="Broken Promise Points",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
         help="10 per promise to pay the customer broke, at most 30.",
     )
     score_history = fields.Float(
-        string="History Points", digits=(16, 1), readonly=True, aggregator="avg",
+        string="History Points",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
         help="Customer's average days late on paid invoices / 3, at most 20.",
     )
     priority = fields.Float(
-        digits=(16, 1), readonly=True, aggregator="max",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="max",
         help="Sum of the amount, days, broken promise and history points.",
     )
 
@@ -82,7 +101,10 @@ class CollectionWorklist(models.Model):
                 row.display_name = row.promise_id.sudo().display_name
             else:
                 row.display_name = " - ".join(
-                    filter(None, [row.move_id.name, row.summary or row.activity_type_id.name])
+                    filter(
+                        None,
+                        [row.move_id.name, row.summary or row.activity_type_id.name],
+                    )
                 )
 
     def _query(self):
@@ -142,14 +164,15 @@ class CollectionWorklist(models.Model):
                 SELECT i.*,
                        c.currency_id,
                        COALESCE(b.broken_count, 0) AS broken_count,
-                       COALESCE(rp.collection_avg_days_late, 0)::numeric AS avg_days_late,
+                       COALESCE(rp.collection_avg_days_late, 0)::numeric
+                           AS avg_days_late,
                        ROUND(10 * LOG(1 + GREATEST(i.amount_overdue, 0)::numeric), 1)
                            AS score_amount,
                        ROUND(LEAST(i.days_overdue, 120) / 4.0, 1) AS score_days,
                        10.0 * LEAST(COALESCE(b.broken_count, 0), 3) AS score_broken,
-                       ROUND(LEAST(GREATEST(
-                           COALESCE(rp.collection_avg_days_late, 0)::numeric, 0), 60) / 3.0,
-                           1) AS score_history
+                       ROUND(LEAST(GREATEST(COALESCE(
+                           rp.collection_avg_days_late, 0)::numeric, 0), 60) / 3.0, 1)
+                           AS score_history
                   FROM item i
                   JOIN res_company c ON c.id = i.company_id
                   JOIN res_partner rp ON rp.id = i.partner_id
@@ -179,7 +202,7 @@ class CollectionWorklist(models.Model):
 
     @api.model
     def action_open_worklist(self):
-        """"My Collections": a salesperson's own rows; a manager's team, grouped by
+        """ "My Collections": a salesperson's own rows; a manager's team, grouped by
         salesperson."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_worklist_action"

@@ -140,9 +140,11 @@ class ResPartner(models.Model):
     def action_collection_log_contact(self):
         """Open the "Log a Contact" wizard on the customer's open invoices."""
         self.ensure_one()
-        return self.env["collection.contact.wizard"]._collection_action_open(partner=self)
+        wizard = self.env["collection.contact.wizard"]
+        return wizard._collection_action_open(partner=self)
 
     def action_collection_view_promises(self):
+        """Open the promises to pay of these records."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_promise_action"
@@ -152,6 +154,7 @@ class ResPartner(models.Model):
         return action
 
     def action_collection_view_contacts(self):
+        """Open the collection contacts of these records."""
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "account_collections.collection_contact_action"

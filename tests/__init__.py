@@ -2,3 +2,8 @@ from . import test_engine
 from . import test_customer_mail
 from . import test_ui_tours
 from . import test_i18n
+from . import test_promises
+from . import test_contacts
+from . import test_exclusion
+from . import test_worklist
+from . import test_collection_access

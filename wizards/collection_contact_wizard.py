@@ -15,7 +15,11 @@ class CollectionContactWizard(models.TransientModel):
         "res.company", required=True, default=lambda self: self.env.company
     )
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, readonly=True, check_company=True
+        "res.partner",
+        string="Customer",
+        required=True,
+        readonly=True,
+        check_company=True,
     )
     move_ids = fields.Many2many(
         "account.move",
@@ -121,7 +125,9 @@ class CollectionContactWizard(models.TransientModel):
         """Open the wizard from a collection activity (server action on activities)."""
         if len(activities) != 1 or activities.res_model != "account.move":
             raise UserError(
-                self.env._("Select one activity on a customer invoice to log a contact.")
+                self.env._(
+                    "Select one activity on a customer invoice to log a contact."
+                )
             )
         move = self.env["account.move"].browse(activities.res_id)
         return self._collection_action_open(moves=move, activity=activities)

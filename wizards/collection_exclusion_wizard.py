@@ -18,7 +18,9 @@ class CollectionExclusionWizard(models.TransientModel):
         required=True,
     )
     mode = fields.Selection(
-        [("exclude", "Exclude"), ("include", "Include")], required=True, default="exclude"
+        [("exclude", "Exclude"), ("include", "Include")],
+        required=True,
+        default="exclude",
     )
     reason = fields.Selection(COLLECTION_EXCLUSION_REASONS)
     note = fields.Text()
