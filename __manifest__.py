@@ -30,7 +30,14 @@
         "wizards/collection_contact_wizard_views.xml",
         "wizards/collection_exclusion_wizard_views.xml",
         # aging (issue 4)
+        "security/collection_aging_security.xml",
+        "wizards/collection_aging_wizard_views.xml",
+        "report/collection_aging_report.xml",
+        "report/collection_aging_templates.xml",
         # portfolio report (issue 5)
+        "report/report_portfolio_status.xml",
+        "views/collection_report_log_views.xml",
+        "views/collection_portfolio_line_views.xml",
         # users' experience: customer emails, web client, tours (issue 7)
     ],
     "demo": [],

@@ -2,6 +2,9 @@ from . import test_engine
 from . import test_customer_mail
 from . import test_ui_tours
 from . import test_i18n
+from . import test_aging
+from . import test_portfolio_report
+from . import test_portfolio_weekly_report
 from . import test_promises
 from . import test_contacts
 from . import test_exclusion
