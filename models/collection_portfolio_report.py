@@ -212,8 +212,12 @@ class CollectionPortfolioReport(models.AbstractModel):
         records = self.env[model].sudo().with_context(active_test=False)
         rows = []
         for key, sums in current.items():
-            if all(round(value, 6) == 0 for value in sums.values()):
-                continue  # e.g. settled payments of customers without salesperson
+            if all(
+                round(value, 6) == 0
+                for column, value in sums.items()
+                if column != "opening_receivable"
+            ):
+                continue  # e.g. payments matched to invoices, nothing open now
             figures = self._collection_figures(sums, period_days)
             previous_figures = (
                 self._collection_figures(previous[key], period_days)
@@ -244,7 +248,11 @@ class CollectionPortfolioReport(models.AbstractModel):
 
     @api.model
     def _collection_report_aging(self, companies, date_to):
-        return self.env["collection.aging.wizard"]._collection_aging(
+        # the companies were checked against the user's (_collection_companies)
+        aging = self.env["collection.aging.wizard"].with_context(
+            allowed_company_ids=companies.ids
+        )
+        return aging._collection_aging(
             companies.ids,
             date_to,
             limits=AGING_LIMITS,
@@ -309,15 +317,26 @@ class CollectionPortfolioReport(models.AbstractModel):
             for source_from, expressions in self._collection_fact_sources(params)
         )
         sums = SQL(", ").join(
-            SQL("COALESCE(SUM(%s), 0)", SQL.identifier(column))
+            SQL(
+                "COALESCE(SUM(%s), 0) AS %s",
+                SQL.identifier(column),
+                SQL.identifier(column),
+            )
             for column in SUM_COLUMNS
         )
+        # sum per (salesperson, policy) first: the grouping sets then work on a
+        # few rows instead of one per journal item
         query = SQL(
             """
-            WITH %(lines)s
+            WITH %(lines)s,
+            grouped AS (
+                SELECT salesperson_id, policy_id, %(sums)s
+                  FROM (%(facts)s) facts
+              GROUP BY salesperson_id, policy_id
+            )
             SELECT GROUPING(salesperson_id), GROUPING(policy_id),
                    salesperson_id, policy_id, %(sums)s
-              FROM (%(facts)s) facts
+              FROM grouped
           GROUP BY GROUPING SETS ((), (salesperson_id), (policy_id))
             """,
             lines=self._collection_lines_cte(params),
@@ -353,32 +372,49 @@ class CollectionPortfolioReport(models.AbstractModel):
     @api.model
     def _collection_lines_cte(self, params):
         """CTE ``lines``: posted receivable lines as of ``date_to`` with their open
-        amount then (``residual``), salesperson and collection policy."""
+        amount then (``residual``) and the day before the period
+        (``opening_residual``), the last reconciliation of the period on their
+        debit side (``paid_date``), their salesperson and collection policy.
+
+        The open amount as of a date is the balance minus the reconciliations
+        dated on or before it (as in the aging wizard), computed as today's
+        residual plus the reconciliations dated after it: only those need summing.
+        """
         return SQL(
             """
-            partials AS (
-                SELECT line_id, SUM(amount) AS amount, MAX(max_date) AS max_date
+            later AS (
+                SELECT line_id,
+                       SUM(amount) FILTER (WHERE max_date > %(date_to)s) AS after_end,
+                       SUM(amount) AS after_start
                   FROM (
                         SELECT pr.debit_move_id AS line_id, pr.amount, pr.max_date
                           FROM account_partial_reconcile pr
-                         WHERE pr.max_date <= %(date_to)s
+                         WHERE pr.max_date >= %(date_from)s
                            AND pr.company_id = ANY(%(company_ids)s)
                          UNION ALL
                         SELECT pr.credit_move_id, -pr.amount, pr.max_date
                           FROM account_partial_reconcile pr
-                         WHERE pr.max_date <= %(date_to)s
+                         WHERE pr.max_date >= %(date_from)s
                            AND pr.company_id = ANY(%(company_ids)s)
                        ) p
               GROUP BY line_id
+            ),
+            paid AS (
+                SELECT pr.debit_move_id AS line_id, MAX(pr.max_date) AS paid_date
+                  FROM account_partial_reconcile pr
+                 WHERE pr.max_date BETWEEN %(date_from)s AND %(date_to)s
+                   AND pr.company_id = ANY(%(company_ids)s)
+              GROUP BY pr.debit_move_id
             ),
             lines AS (
                 SELECT l.id,
                        l.move_id,
                        l.date,
                        l.balance,
-                       l.balance - COALESCE(pa.amount, 0) AS residual,
-                       COALESCE(pa.amount, 0) AS settled,
-                       pa.max_date AS settled_date,
+                       l.amount_residual + COALESCE(la.after_end, 0) AS residual,
+                       l.amount_residual + COALESCE(la.after_start, 0)
+                           AS opening_residual,
+                       pd.paid_date,
                        COALESCE(l.date_maturity, l.date) AS date_maturity,
                        COALESCE(m.invoice_date, l.date) AS invoice_date,
                        m.invoice_date AS move_invoice_date,
@@ -398,7 +434,8 @@ class CollectionPortfolioReport(models.AbstractModel):
                   JOIN res_currency cur ON cur.id = l.company_currency_id
              LEFT JOIN res_partner p ON p.id = l.partner_id
              LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
-             LEFT JOIN partials pa ON pa.line_id = l.id
+             LEFT JOIN later la ON la.line_id = l.id
+             LEFT JOIN paid pd ON pd.line_id = l.id
                  WHERE a.account_type = 'asset_receivable'
                    AND l.parent_state = 'posted'
                    AND l.company_id = ANY(%(company_ids)s)
@@ -437,8 +474,11 @@ class CollectionPortfolioReport(models.AbstractModel):
                     "age_days_amount": SQL(
                         "GREATEST(residual, 0) * (%s - invoice_date)", date_to
                     ),
+                    # open the day before the period (the sum is the balance
+                    # then; per group, what was still to collect)
                     "opening_receivable": SQL(
-                        "CASE WHEN date < %s THEN balance ELSE 0 END", date_from
+                        "CASE WHEN date < %s THEN opening_residual ELSE 0 END",
+                        date_from,
                     ),
                     "credit_sales": SQL(
                         "CASE WHEN move_type IN ('out_invoice', 'out_refund') "
@@ -455,19 +495,17 @@ class CollectionPortfolioReport(models.AbstractModel):
                     """
                     FROM (
                         SELECT move_id, salesperson_id, policy_id, invoice_date,
-                               SUM(balance) AS amount, SUM(settled) AS settled,
-                               MAX(settled_date) AS paid_date, MAX(rounding) AS rounding
+                               SUM(balance) AS amount, SUM(residual) AS residual,
+                               MAX(paid_date) AS paid_date, MAX(rounding) AS rounding
                           FROM lines
                          WHERE move_type = 'out_invoice'
                            AND payment_state != 'reversed'
                       GROUP BY move_id, salesperson_id, policy_id, invoice_date
                     ) invoices
                     WHERE amount > 0
-                      AND ABS(amount - settled) < rounding / 2
-                      AND paid_date BETWEEN %s AND %s
-                    """,
-                    date_from,
-                    date_to,
+                      AND ABS(residual) < rounding / 2
+                      AND paid_date IS NOT NULL
+                    """
                 ),
                 {
                     "salesperson_id": SQL("salesperson_id"),
@@ -534,23 +572,36 @@ class CollectionPortfolioReport(models.AbstractModel):
 
     @api.model
     def _collection_promise_source(self, params):
-        """Promises made (created), kept and broken (due) in the period."""
+        """Promises made (promised on a day) and judged kept or broken in the
+        period; amounts in company currency at the rate of their invoices."""
         date_from, date_to = params["date_from"], params["date_to"]
-        made = SQL("pr.create_date::date BETWEEN %s AND %s", date_from, date_to)
-        due = SQL("pr.promised_date BETWEEN %s AND %s", date_from, date_to)
-        kept = SQL("pr.state = 'kept' AND %s", due)
-        broken = SQL("pr.state = 'broken' AND %s", due)
+        made = SQL("pr.date BETWEEN %s AND %s", date_from, date_to)
+        closed = SQL("pr.date_closed BETWEEN %s AND %s", date_from, date_to)
+        kept = SQL("pr.state = 'kept' AND %s", closed)
+        broken = SQL("pr.state = 'broken' AND %s", closed)
+        amount = SQL(
+            "CASE WHEN pr.currency_id = c.currency_id THEN pr.amount "
+            "ELSE pr.amount * COALESCE(rate.rate, 1) END"
+        )
         return (
             SQL(
                 """
                 FROM collection_promise pr
+                JOIN res_company c ON c.id = pr.company_id
            LEFT JOIN res_partner p ON p.id = pr.partner_id
            LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
+           LEFT JOIN LATERAL (
+                    SELECT SUM(m.amount_total_signed) / NULLIF(SUM(m.amount_total), 0)
+                           AS rate
+                      FROM collection_promise_account_move_rel rel
+                      JOIN account_move m ON m.id = rel.move_id
+                     WHERE rel.promise_id = pr.id
+                ) rate ON pr.currency_id != c.currency_id
                WHERE pr.company_id = ANY(%s) AND ((%s) OR (%s))
                 """,
                 params["company_ids"],
                 made,
-                due,
+                closed,
             ),
             {
                 "salesperson_id": SQL("pr.user_id"),
@@ -559,15 +610,15 @@ class CollectionPortfolioReport(models.AbstractModel):
                 ),
                 "promises_made": SQL("CASE WHEN %s THEN 1 ELSE 0 END", made),
                 "promises_made_amount": SQL(
-                    "CASE WHEN %s THEN pr.amount ELSE 0 END", made
+                    "CASE WHEN %s THEN %s ELSE 0 END", made, amount
                 ),
                 "promises_kept": SQL("CASE WHEN %s THEN 1 ELSE 0 END", kept),
                 "promises_kept_amount": SQL(
-                    "CASE WHEN %s THEN pr.amount ELSE 0 END", kept
+                    "CASE WHEN %s THEN %s ELSE 0 END", kept, amount
                 ),
                 "promises_broken": SQL("CASE WHEN %s THEN 1 ELSE 0 END", broken),
                 "promises_broken_amount": SQL(
-                    "CASE WHEN %s THEN pr.amount ELSE 0 END", broken
+                    "CASE WHEN %s THEN %s ELSE 0 END", broken, amount
                 ),
             },
         )

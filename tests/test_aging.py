@@ -1,6 +1,10 @@
+import base64
+import io
 from datetime import date
 
-from odoo.exceptions import AccessError
+import openpyxl
+
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import CollectionCommon
@@ -283,6 +287,19 @@ class TestAgingComputation(AgingCommon):
         self.assertEqual([row["name"] for row in result["rows"]], ["Sam Seller"])
         self.assertEqual(result["total"], 2050.0)
 
+    def test_companies_in_other_currencies_refused(self):
+        company_eur = self.setup_other_company(
+            name="company_eur", currency_id=self.eur.id
+        )["company"]
+        self.assertEqual(company_eur.currency_id, self.eur)
+        companies = self.company + company_eur
+        wizard = self.env["collection.aging.wizard"].with_context(
+            allowed_company_ids=companies.ids
+        )
+        with self.assertRaisesRegex(UserError, "do not share a currency"):
+            wizard._collection_aging(companies.ids, AS_OF)
+        self.assertEqual(wizard._collection_aging(company_eur.ids, AS_OF)["total"], 0.0)
+
     def test_set_based(self):
         """The number of queries does not grow with the number of open items."""
         wizard = self.env["collection.aging.wizard"].with_context(**self.allowed)
@@ -317,3 +334,225 @@ class TestAgingComputation(AgingCommon):
         )
         with self.assertRaisesRegex(AccessError, "company_2"):
             admin._collection_aging(self.company_2.ids, AS_OF)
+
+
+@tagged("post_install", "-at_install")
+class TestAgingWizard(AgingCommon):
+    def _wizard(self, **vals):
+        return (
+            self.env["collection.aging.wizard"]
+            .with_context(**self.allowed)
+            .create({"date_at": AS_OF, **vals})
+        )
+
+    def _xlsx(self, wizard):
+        action = wizard.action_export_xlsx()
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        self.assertIn(f"model=collection.aging.wizard&id={wizard.id}", action["url"])
+        self.assertIn("field=xlsx_file&filename_field=xlsx_filename", action["url"])
+        self.assertEqual(wizard.xlsx_filename, "aging_2026-03-31.xlsx")
+        return openpyxl.load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)))
+
+    def test_defaults(self):
+        wizard = self.env["collection.aging.wizard"].create({})
+        self.assertEqual(wizard.bucket_limits, "30,60,90,120")
+        self.assertEqual(wizard._collection_parse_limits(), (0, 30, 60, 90, 120))
+        self.assertEqual(wizard.aging_by, "due")
+        self.assertEqual(wizard.group_by, "partner")
+        self.assertEqual(wizard.company_ids, self.env.company)
+        self.assertTrue(wizard.include_excluded)
+        self.assertFalse(wizard.user_ids, "an accountant sees every salesperson")
+        sam_wizard = (
+            self.env["collection.aging.wizard"].with_user(self.salesperson).create({})
+        )
+        self.assertEqual(sam_wizard.user_ids, self.salesperson)
+        self.assertTrue(sam_wizard.collection_restricted)
+
+    def test_xlsx_ties_out(self):
+        companies = self.company + self.company_2
+        wizard = self._wizard(company_ids=[(6, 0, companies.ids)])
+        book = self._xlsx(wizard)
+        self.assertEqual(len(book.worksheets), 3)
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+        self.assertEqual(rows[0], ("Customer", *LABELS, "Total"))
+        self.assertEqual(rows[-1][0], "Total")
+        self.assertEqual(rows[-1][-1], self._receivable_balance(companies))
+        self.assertEqual(rows[-1][-1], 3890.0)
+        self.assertEqual(rows[-1][1:-1], (100.0, 1890.0, 450.0, 350.0, 500.0, 600.0))
+        self.assertEqual(
+            rows[1:-1],
+            [
+                ("Acme Customer", 100.0, 1000.0, 300.0, 350.0, 500.0, 600.0, 2850.0),
+                ("Globex Customer", 0.0, 890.0, 150.0, 0.0, 0.0, 0.0, 1040.0),
+            ],
+        )
+        for row in rows[1:]:
+            self.assertAlmostEqual(sum(row[1:-1]), row[-1], places=2)
+        sheet = book.worksheets[0]
+        self.assertEqual(sheet.freeze_panes, "B2")
+        self.assertEqual(sheet.auto_filter.ref, "A1:H3")
+        self.assertIn("#,##0.00", sheet["B2"].number_format)
+        self.assertGreater(sheet.column_dimensions["A"].width, 15)
+
+        detail = list(book.worksheets[1].iter_rows(values_only=True))
+        self.assertEqual(detail[0][1], "Customer")
+        self.assertEqual(detail[0][-1], "Open Amount")
+        self.assertEqual(len(detail) - 1, 11, "one row per open journal item")
+        self.assertAlmostEqual(sum(row[-1] for row in detail[1:]), 3890.0, places=2)
+        self.assertEqual(book.worksheets[1].freeze_panes, "A2")
+
+    def test_xlsx_by_salesperson(self):
+        companies = self.company + self.company_2
+        wizard = self._wizard(company_ids=[(6, 0, companies.ids)], group_by="user")
+        rows = list(self._xlsx(wizard).worksheets[0].iter_rows(values_only=True))
+        self.assertEqual(rows[0][0], "Salesperson")
+        self.assertEqual(
+            {row[0]: row[-1] for row in rows[1:-1]},
+            {"Sam Seller": 2050.0, "Sally Seller": 1040.0, self.admin.name: 800.0},
+        )
+        self.assertEqual(rows[-1][0], "Total")
+        self.assertEqual(rows[-1][-1], self._receivable_balance(companies))
+
+    def test_bad_buckets_refused(self):
+        for text, message in (
+            ("30,20", "strictly increasing"),
+            ("30,30", "strictly increasing"),
+            ("abc", "whole number"),
+            ("30,-60", "whole number"),
+            ("0,30", "greater than zero"),
+            ("10,20,30,40,50,60,70", "At most 6"),
+            ("  ", "Enter the bucket boundaries"),
+        ):
+            with (
+                self.subTest(text=text),
+                self.assertRaisesRegex(ValidationError, message),
+            ):
+                self._wizard(bucket_limits=text)
+        wizard = self._wizard(bucket_limits=" 15, 45 ,90")
+        self.assertEqual(wizard._collection_parse_limits(), (0, 15, 45, 90))
+        with self.assertRaisesRegex(ValidationError, "strictly increasing"):
+            wizard.bucket_limits = "90,45"
+        with self.assertRaisesRegex(UserError, "strictly increasing"):
+            self._aging(limits=(0, 60, 30))
+
+    def test_custom_buckets_xlsx(self):
+        wizard = self._wizard(bucket_limits="15,45")
+        rows = list(self._xlsx(wizard).worksheets[0].iter_rows(values_only=True))
+        self.assertEqual(
+            rows[0], ("Customer", "Not due", "1-15", "16-45", "Over 45", "Total")
+        )
+        self.assertEqual(rows[-1], ("Total", 100.0, 130.0, 1410.0, 1450.0, 3090.0))
+
+    def test_pdf(self):
+        self.company.external_report_layout_id = self.env.ref(
+            "web.external_layout_standard"
+        )
+        wizard = self._wizard()
+        action = wizard.action_print_pdf()
+        self.assertEqual(action["type"], "ir.actions.report")
+        self.assertEqual(
+            action["report_name"],
+            "account_collections.collection_aging_report_document",
+        )
+        report = self.env.ref("account_collections.collection_aging_report_action")
+        self.assertEqual(report.paperformat_id.orientation, "Landscape")
+        html = self.env["ir.actions.report"]._render_qweb_html(report, wizard.ids)[0]
+        html = html.decode()
+        for text in (
+            "Receivable Aging",
+            "03/31/2026",
+            "Acme Customer",
+            "Globex Customer",
+            "Over 120",
+            "3,090.00",
+            "1,090.00",
+            "35.3",  # 1090 / 3090 in 1-30
+            self.company.name,
+        ):
+            self.assertIn(text, html)
+
+    def test_on_screen_drill_down(self):
+        wizard = self._wizard(group_by="user")
+        action = wizard.action_view_aging()
+        self.assertEqual(action["res_model"], "collection.aging.line")
+        self.assertEqual(action["context"]["pivot_row_groupby"], ["user_id"])
+        self.assertEqual(action["context"]["pivot_column_groupby"], ["bucket_id"])
+        Line = self.env["collection.aging.line"]
+        lines = Line.search(action["domain"])
+        self.assertEqual(len(lines), 8, "Sam: 6 buckets, Sally: 2")
+        # the pivot's columns: the buckets in order, summing to the aging
+        groups = Line._read_group(action["domain"], ["bucket_id"], ["amount:sum"])
+        self.assertEqual(
+            [(bucket.name, amount) for bucket, amount in groups],
+            list(zip(LABELS, [100.0, 1090.0, 450.0, 350.0, 500.0, 600.0], strict=True)),
+        )
+        sally_1_30 = lines.filtered(
+            lambda line: (
+                line.user_id == self.salesperson_2 and line.bucket_id.name == "1-30"
+            )
+        )
+        self.assertEqual(sally_1_30.amount, 890.0)
+        self.assertEqual(sally_1_30.item_count, 3)
+        drill = sally_1_30.action_open_move_lines()
+        self.assertEqual(drill["res_model"], "account.move.line")
+        items = self.env["account.move.line"].search(drill["domain"])
+        self.assertEqual(
+            items.move_id,
+            self.inv_globex + self.refund_globex + self.payment_globex.move_id,
+        )
+        self.assertTrue(all(item.account_type == "asset_receivable" for item in items))
+        sam_61_90 = lines.filtered(
+            lambda line: (
+                line.user_id == self.salesperson and line.bucket_id.name == "61-90"
+            )
+        )
+        self.assertEqual(sam_61_90.amount, 350.0)
+        items = self.env["account.move.line"].search(
+            sam_61_90.action_open_move_lines()["domain"]
+        )
+        self.assertEqual(items.move_id, self.inv_61_90)
+        # running again replaces the previous result
+        wizard.write({"date_at": date(2026, 3, 9), "group_by": "partner"})
+        wizard.action_view_aging()
+        lines = Line.search(action["domain"])
+        self.assertEqual(set(lines.user_id.ids), set())
+        self.assertEqual(lines.partner_id, self.customer + self.customer_2)
+        self.assertEqual(
+            sum(lines.mapped("amount")),
+            self._receivable_balance(self.company, date(2026, 3, 9)),
+        )
+
+    def test_salesperson_sees_only_own_result(self):
+        self._wizard().action_view_aging()
+        sam_lines = self.env["collection.aging.line"].with_user(self.salesperson)
+        self.assertFalse(sam_lines.search([]), "another user's aging is private")
+        wizard = (
+            self.env["collection.aging.wizard"]
+            .with_user(self.salesperson)
+            .create({"date_at": AS_OF})
+        )
+        wizard.action_view_aging()
+        lines = sam_lines.search([])
+        self.assertEqual(lines.partner_id, self.customer)
+        self.assertEqual(sum(lines.mapped("amount")), 2050.0)
+        items = self.env["account.move.line"].search(
+            lines.action_open_move_lines()["domain"]
+        )
+        self.assertEqual(len(items), 6)
+        self.assertEqual(items.move_id.invoice_user_id, self.salesperson)
+        rows = list(self._xlsx(wizard).worksheets[0].iter_rows(values_only=True))
+        self.assertEqual([row[0] for row in rows[1:]], ["Acme Customer", "Total"])
+        wizard.user_ids = self.salesperson_2
+        with self.assertRaises(AccessError):
+            wizard.action_export_xlsx()
+
+    def test_other_company_refused(self):
+        wizard = (
+            self.env["collection.aging.wizard"]
+            .with_context(allowed_company_ids=self.company.ids)
+            .create({"date_at": AS_OF, "company_ids": [(6, 0, self.company_2.ids)]})
+        )
+        for action in ("action_view_aging", "action_export_xlsx", "action_print_pdf"):
+            with self.subTest(action=action), self.assertRaises(AccessError):
+                getattr(wizard, action)()
+        self.assertFalse(wizard.xlsx_file)

@@ -1,9 +1,10 @@
 from datetime import date
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 
 from .common import CollectionCommon
+from .common_promises import PromiseCommon
 
 REPORT_DATE = date(2026, 3, 31)  # 90-day period: 2026-01-01 .. 2026-03-31
 PREVIOUS_DATE = date(2026, 3, 24)  # previous week: 2025-12-25 .. 2026-03-24
@@ -155,6 +156,9 @@ class TestPortfolioKpis(CollectionCommon):
                 "dso": 1800 / 2800 * 90,
                 "weighted_days_late": 90.0,
                 "escalations": 1,
+                "opening_receivable": 1000.0,
+                # (1000 + 2800 - 1800) / (1000 + 2800 - F 600 - G 700)
+                "cei": 2000 / 2500 * 100,
             },
         )
         self.assertFigures(
@@ -164,6 +168,8 @@ class TestPortfolioKpis(CollectionCommon):
                 "overdue": 2000.0,
                 "weighted_days_late": 28.0,
                 "escalations": 1,
+                "opening_receivable": 0.0,
+                "cei": (7000 - 6000) / (7000 - 4000) * 100,
             },
         )
         self.assertAlmostEqual(rows[self.salesperson.id]["delta"]["receivable"], 700.0)
@@ -288,6 +294,15 @@ class TestPortfolioKpis(CollectionCommon):
         )
         self.assertAlmostEqual(kpis["receivable"], 7800.0)
         self.assertIn("7,800.00", self._render_html(env=self.env(user=manager)))
+        # the dashboard's "Portfolio Status" menu opens the report on screen
+        action = (
+            self.env.ref("account_collections.collection_portfolio_status_action")
+            .with_user(manager)
+            .run()
+        )
+        self.assertEqual(action["type"], "ir.actions.report")
+        self.assertEqual(action["report_type"], "qweb-html")
+        self.assertEqual(action["context"]["active_ids"], self.company.ids)
         with self.assertRaises(AccessError):
             self.portfolio.with_user(manager)._collection_kpis(
                 company_b.ids, REPORT_DATE
@@ -309,7 +324,7 @@ class TestPortfolioKpis(CollectionCommon):
         )
         lines = self.env["collection.portfolio.line"].with_user(manager)
         groups = lines._read_group([], ["user_id"], ["amount:sum"])
-        amounts = {user: amount for user, amount in groups}
+        amounts = dict(groups)
         # open items today: F is paid, the rest is still open
         self.assertAlmostEqual(amounts[self.salesperson], 1000 - 500 + 700)
         self.assertAlmostEqual(amounts[self.salesperson_2], 6000.0)
@@ -323,3 +338,89 @@ class TestPortfolioKpis(CollectionCommon):
         self.assertNotIn(
             999.0, lines.search([]).mapped("amount"), "record rule on the company"
         )
+
+
+@tagged("post_install", "-at_install")
+class TestPortfolioCollectionWork(PromiseCommon):
+    """Promises and contacts of the period, per salesperson, and their change."""
+
+    def test_promises_and_contacts(self):
+        sam_invoice = self._post_invoice(
+            date(2026, 3, 1), 1000, invoice_date=date(2026, 2, 1)
+        )
+        sally_invoice = self._post_invoice(
+            date(2026, 3, 1),
+            2000,
+            partner=self.customer_2,
+            user=self.salesperson_2,
+            invoice_date=date(2026, 2, 1),
+        )
+        # kept: paid before its date
+        self._log_contact(sam_invoice, on=date(2026, 3, 5))
+        self._promise(sam_invoice, date(2026, 3, 10), 1000, on=date(2026, 3, 5))
+        with freeze_time("2026-03-09"):
+            self._pay(sam_invoice, pay_date=date(2026, 3, 9))
+        # broken: nothing paid by its date, judged by the daily run
+        broken = self._promise(
+            sally_invoice,
+            date(2026, 3, 12),
+            1500,
+            on=date(2026, 3, 5),
+            user=self.salesperson_2,
+        )
+        self._run(date(2026, 3, 13))
+        self.assertEqual(broken.state, "broken")
+        # still open, made after the previous week
+        self._promise(
+            sally_invoice,
+            date(2026, 4, 15),
+            500,
+            on=date(2026, 3, 27),
+            user=self.salesperson_2,
+        )
+        self._log_contact(sally_invoice, on=date(2025, 12, 20), user=self.salesperson_2)
+        self._log_contact(sally_invoice, on=date(2026, 3, 6), user=self.salesperson_2)
+        self._log_contact(sally_invoice, on=date(2026, 3, 28), user=self.salesperson_2)
+
+        kpis = self.env["collection.portfolio.report"]._collection_kpis(
+            self.company.ids, REPORT_DATE
+        )
+        self.assertEqual(
+            {
+                key: kpis[key]
+                for key in (
+                    "promises_made",
+                    "promises_made_amount",
+                    "promises_kept",
+                    "promises_kept_amount",
+                    "promises_broken",
+                    "promises_broken_amount",
+                    "contacts",
+                )
+            },
+            {
+                "promises_made": 3,
+                "promises_made_amount": 3000.0,
+                "promises_kept": 1,
+                "promises_kept_amount": 1000.0,
+                "promises_broken": 1,
+                "promises_broken_amount": 1500.0,
+                "contacts": 3,  # the December contact is before the period
+            },
+        )
+        self.assertEqual(kpis["delta"]["promises_made"], 1)
+        self.assertEqual(kpis["delta"]["contacts"], 1)
+        rows = {row["key"]: row for row in kpis["by_salesperson"]}
+        sam, sally = rows[self.salesperson.id], rows[self.salesperson_2.id]
+        self.assertEqual(
+            (sam["promises_made"], sam["promises_kept"], sam["promises_broken"]),
+            (1, 1, 0),
+        )
+        self.assertEqual(
+            (sally["promises_made"], sally["promises_kept"], sally["promises_broken"]),
+            (2, 0, 1),
+        )
+        self.assertEqual((sam["contacts"], sally["contacts"]), (1, 2))
+        (policy_row,) = kpis["by_policy"]
+        self.assertEqual(policy_row["promises_made"], 3)
+        self.assertEqual(policy_row["contacts"], 3)

@@ -215,12 +215,54 @@ for move in shuffled[len(shuffled) // 4 : len(shuffled) // 3]:
 disputed = shuffled[-1]
 disputed.write({"collection_excluded": True})
 
-# The daily action over the last ten days (history in the chatter), then today.
+# Overdue invoices still open, per salesperson, for the contacts logged below.
+open_overdue = invoices.filtered(
+    lambda m: m.payment_state == "not_paid"
+    and not m.collection_excluded
+    and m.invoice_date_due < today - timedelta(days=12)
+).sorted("invoice_date_due")
+
+
+def log_contact(move, channel, outcome, note, promised_in=None, share=1.0):
+    """Log a contact as the invoice's salesperson, on the (frozen) current day."""
+    contacts = env["collection.contact"].with_user(move.invoice_user_id)
+    day = fields.Date.context_today(contacts)
+    contacts._collection_log(
+        move.with_user(move.invoice_user_id),
+        channel,
+        outcome,
+        note=note,
+        promised_date=promised_in is not None and day + timedelta(days=promised_in),
+        promise_amount=round(move.amount_residual * share, 2),
+    )
+
+
+# The daily action over the last ten days (history in the chatter), then today;
+# salespeople log contacts along the way: a promise kept, a promise broken.
 cron = env.ref("account_collections.ir_cron_collection_run")
+kept, broken, no_answer, reached = open_overdue[:4]
 for back in range(10, 0, -1):
     with freeze_time(today - timedelta(days=back)):
         cron.method_direct_trigger()
+        if back == 9:
+            log_contact(no_answer, "call", "no_answer", "Nobody picked up; left a voicemail.")
+        if back == 8:
+            log_contact(
+                broken, "call", "promise", "Promised a transfer on Friday.", promised_in=4
+            )
+            log_contact(
+                kept, "whatsapp", "promise", "Will pay in two parts.", promised_in=5
+            )
+        if back == 6:
+            pay(kept, amount=round(kept.amount_residual / 2, 2), pay_date=today - timedelta(days=6))
+        if back == 4:
+            pay(kept, pay_date=today - timedelta(days=4))
+        if back == 2:
+            log_contact(reached, "visit", "reached", "Met the CFO: payment run next week.")
 cron.method_direct_trigger()
+log_contact(
+    open_overdue[4], "email", "promise", "Confirmed by email.", promised_in=7, share=0.5
+)
 weekly = env.ref(
     "account_collections.ir_cron_collection_weekly_report", raise_if_not_found=False
 )
@@ -233,6 +275,10 @@ print(
         len(invoices),
         env["mail.activity"].search_count([("collection_stage_id", "!=", False)]),
     )
+)
+print(
+    "Promises: %s"
+    % dict(env["collection.promise"]._read_group([], ["state"], ["__count"]))
 )
 print(
     "Users (login = password): admin, laura (team leader), carlos, diego, emily, marta (manager)"

@@ -4,13 +4,13 @@ from itertools import pairwise
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..report.collection_aging_xlsx import collection_aging_xlsx
 
 # default bucket upper bounds in days past the aging date (0 = not due yet)
 DEFAULT_LIMITS = (0, 30, 60, 90, 120)
-# the on-screen pivot and the form show at most this many boundaries after 0
+# more boundaries than this would not fit on the landscape PDF
 MAX_BOUNDARIES = 6
 
 
@@ -213,8 +213,8 @@ class CollectionAgingWizard(models.TransientModel):
         if len(companies.currency_id) > 1:
             raise UserError(
                 self.env._(
-                    "The companies %(companies)s do not share a currency: run the aging "
-                    "for each currency separately.",
+                    "The companies %(companies)s do not share a currency: run the "
+                    "aging for each currency separately.",
                     companies=", ".join(companies.mapped("name")),
                 )
             )
@@ -283,6 +283,16 @@ class CollectionAgingWizard(models.TransientModel):
             )
         if not include_excluded:
             conditions.append(SQL("NOT COALESCE(m.collection_excluded, FALSE)"))
+        # every receivable account, whatever its companies (a short list)
+        account_ids = [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    "SELECT id FROM account_account "
+                    "WHERE account_type = 'asset_receivable'"
+                )
+            )
+        ]
         aging_date = (
             SQL("COALESCE(line.date_maturity, line.date)")
             if aging_by == "due"
@@ -290,23 +300,35 @@ class CollectionAgingWizard(models.TransientModel):
         )
         return SQL(
             """
-            WITH candidate AS (
-                SELECT aml.id
+            WITH matched_later AS (
+                SELECT debit_move_id AS id FROM account_partial_reconcile
+                 WHERE max_date > %(date_at)s
+                 UNION
+                SELECT credit_move_id FROM account_partial_reconcile
+                 WHERE max_date > %(date_at)s
+            ),
+            candidate AS (
+                -- open now (the condition of account_move_line__unreconciled_index)
+                SELECT aml.id, aml.move_id, aml.company_id, aml.partner_id, aml.date,
+                       aml.date_maturity, aml.balance
                   FROM account_move_line aml
-                 WHERE aml.account_id IN (
-                           SELECT id FROM account_account
-                            WHERE account_type = 'asset_receivable')
+                 WHERE aml.account_id = ANY(%(account_ids)s)
                    AND (aml.reconciled IS NULL OR aml.reconciled = false
                         OR aml.reconciled IS NOT true)
                    AND aml.parent_state = 'posted'
                    AND aml.company_id = ANY(%(company_ids)s)
                    AND aml.date <= %(date_at)s
-                 UNION
-                SELECT debit_move_id FROM account_partial_reconcile
-                 WHERE max_date > %(date_at)s
-                 UNION
-                SELECT credit_move_id FROM account_partial_reconcile
-                 WHERE max_date > %(date_at)s
+                 UNION ALL
+                -- settled now, but by a matching dated after the aging date
+                SELECT aml.id, aml.move_id, aml.company_id, aml.partner_id, aml.date,
+                       aml.date_maturity, aml.balance
+                  FROM matched_later
+                  JOIN account_move_line aml ON aml.id = matched_later.id
+                 WHERE aml.account_id = ANY(%(account_ids)s)
+                   AND aml.reconciled
+                   AND aml.parent_state = 'posted'
+                   AND aml.company_id = ANY(%(company_ids)s)
+                   AND aml.date <= %(date_at)s
             ),
             line AS MATERIALIZED (
                 SELECT aml.id,
@@ -320,17 +342,11 @@ class CollectionAgingWizard(models.TransientModel):
                        COALESCE(p.commercial_partner_id, p.id) AS partner_id,
                        COALESCE(m.invoice_user_id, cp.user_id, p.user_id) AS user_id,
                        COALESCE(m.collection_excluded, FALSE) AS excluded
-                  FROM candidate
-                  JOIN account_move_line aml ON aml.id = candidate.id
-                  JOIN account_account acc ON acc.id = aml.account_id
+                  FROM candidate aml
                   JOIN account_move m ON m.id = aml.move_id
              LEFT JOIN res_partner p ON p.id = aml.partner_id
              LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
-                 WHERE acc.account_type = 'asset_receivable'
-                   AND aml.parent_state = 'posted'
-                   AND aml.company_id = ANY(%(company_ids)s)
-                   AND aml.date <= %(date_at)s
-                   AND %(conditions)s
+                 WHERE %(conditions)s
             ),
             matched AS (
                 SELECT pr.debit_move_id AS line_id, pr.amount
@@ -368,6 +384,7 @@ class CollectionAgingWizard(models.TransientModel):
               FROM open_line
              WHERE open_line.amount != 0
             """,
+            account_ids=account_ids,
             company_ids=companies.ids,
             date_at=date_at,
             conditions=SQL(" AND ").join(conditions),
@@ -435,27 +452,8 @@ class CollectionAgingWizard(models.TransientModel):
             user_ids,
             include_excluded,
         )
-        if group_by == "partner":
-            name_join = SQL("LEFT JOIN res_partner grp ON grp.id = d.partner_id")
-            key = SQL("d.partner_id")
-        else:
-            name_join = SQL(
-                "LEFT JOIN res_users usr ON usr.id = d.user_id "
-                "LEFT JOIN res_partner grp ON grp.id = usr.partner_id"
-            )
-            key = SQL("d.user_id")
         rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT %(key)s, grp.name, d.bucket, SUM(d.amount)
-                  FROM (%(detail)s) d
-                  %(name_join)s
-              GROUP BY 1, 2, 3
-                """,
-                key=key,
-                detail=detail,
-                name_join=name_join,
-            )
+            self._collection_aging_grouped_query(detail, group_by)
         )
         currency = companies.currency_id
         labels = self._collection_aging_labels(limits)
@@ -465,7 +463,7 @@ class CollectionAgingWizard(models.TransientModel):
             else self.env._("No salesperson")
         )
         groups = {}
-        for group_key, name, bucket, amount in rows:
+        for group_key, name, bucket, amount, _count in rows:
             group = groups.setdefault(
                 group_key or False,
                 {
@@ -494,6 +492,32 @@ class CollectionAgingWizard(models.TransientModel):
             "total": currency.round(sum(totals)),
             "currency_id": currency.id,
         }
+
+    @api.model
+    def _collection_aging_grouped_query(self, detail, group_by):
+        """SQL summing the items of ``detail`` per group and bucket: group key,
+        group name, bucket index, open amount, number of items."""
+        if group_by == "partner":
+            key = SQL("d.partner_id")
+            name_join = SQL("LEFT JOIN res_partner grp ON grp.id = d.partner_id")
+        else:
+            key = SQL("d.user_id")
+            name_join = SQL(
+                "LEFT JOIN res_users usr ON usr.id = d.user_id "
+                "LEFT JOIN res_partner grp ON grp.id = usr.partner_id"
+            )
+        return SQL(
+            """
+            SELECT %(key)s AS key, grp.name, d.bucket, SUM(d.amount) AS amount,
+                   COUNT(*) AS item_count
+              FROM (%(detail)s) d
+              %(name_join)s
+          GROUP BY 1, 2, 3
+            """,
+            key=key,
+            detail=detail,
+            name_join=name_join,
+        )
 
     @api.model
     def _collection_aging_detail(
@@ -569,9 +593,10 @@ class CollectionAgingWizard(models.TransientModel):
     # -------------------------------------------------------------------------
 
     def _collection_aging_params(self):
-        """Arguments of :meth:`_collection_aging` taken from the wizard."""
+        """Arguments of :meth:`_collection_aging` taken from the wizard, checked
+        against the user's rights."""
         self.ensure_one()
-        return {
+        params = {
             "company_ids": self.company_ids.ids,
             "date_at": self.date_at,
             "limits": self._collection_parse_limits(),
@@ -580,6 +605,10 @@ class CollectionAgingWizard(models.TransientModel):
             "user_ids": self.user_ids.ids,
             "include_excluded": self.include_excluded,
         }
+        self._collection_aging_scope(
+            params["company_ids"], params["limits"], params["user_ids"]
+        )
+        return params
 
     def _collection_aging_result(self):
         self.ensure_one()
@@ -593,7 +622,7 @@ class CollectionAgingWizard(models.TransientModel):
         selection = dict(self._fields["aging_by"]._description_selection(self.env))
         grouping = dict(self._fields["group_by"]._description_selection(self.env))
         return [
-            (self.env._("As of"), fields.Date.to_string(self.date_at)),
+            (self.env._("As of"), format_date(self.env, self.date_at)),
             (self.env._("Aged by"), selection[self.aging_by]),
             (self.env._("Grouped by"), grouping[self.group_by]),
             (self.env._("Companies"), ", ".join(self.company_ids.mapped("name"))),
@@ -614,20 +643,19 @@ class CollectionAgingWizard(models.TransientModel):
         ]
 
     def action_view_aging(self):
-        """Show the aging on screen: a pivot of the open journal items by group and
-        bucket, each cell drilling down to its journal items."""
+        """Show the aging on screen: a pivot of the open amounts by group and bucket;
+        each line drills down to its journal items."""
         self.ensure_one()
         params = self._collection_aging_params()
         companies, limits, user_ids = self._collection_aging_scope(
             params["company_ids"], params["limits"], params["user_ids"]
         )
-        labels = self._collection_aging_labels(limits)
         self.line_ids.unlink()
         self.bucket_ids.unlink()
         buckets = self.env["collection.aging.bucket"].create(
             [
                 {"wizard_id": self.id, "sequence": index, "name": label}
-                for index, label in enumerate(labels)
+                for index, label in enumerate(self._collection_aging_labels(limits))
             ]
         )
         self.env.flush_all()
@@ -640,36 +668,33 @@ class CollectionAgingWizard(models.TransientModel):
             user_ids,
             params["include_excluded"],
         )
+        group_field = "partner_id" if self.group_by == "partner" else "user_id"
         self.env.execute_query(
             SQL(
                 """
                 INSERT INTO collection_aging_line (
                     create_uid, write_uid, create_date, write_date, wizard_id,
-                    bucket_id, move_line_id, move_id, move_name, company_id,
-                    currency_id, partner_id, user_id, date, date_maturity, days,
-                    amount)
+                    bucket_id, %(group_field)s, currency_id, amount, item_count)
                 SELECT %(uid)s, %(uid)s, NOW() AT TIME ZONE 'UTC',
                        NOW() AT TIME ZONE 'UTC', %(wizard_id)s,
-                       (%(bucket_ids)s::integer[])[d.bucket + 1], d.line_id,
-                       d.move_id, d.move_name, d.company_id, company.currency_id,
-                       d.partner_id, d.user_id, d.date, d.date_maturity, d.days,
-                       d.amount
-                  FROM (%(detail)s) d
-                  JOIN res_company company ON company.id = d.company_id
+                       (%(bucket_ids)s::integer[])[g.bucket + 1], g.key,
+                       %(currency_id)s, g.amount, g.item_count
+                  FROM (%(grouped)s) g
                 """,
+                group_field=SQL.identifier(group_field),
                 uid=self.env.uid,
                 wizard_id=self.id,
                 bucket_ids=buckets.ids,
-                detail=detail,
+                currency_id=companies.currency_id.id,
+                grouped=self._collection_aging_grouped_query(detail, self.group_by),
             )
         )
         self.env["collection.aging.line"].invalidate_model()
         self.invalidate_recordset(["line_ids"])
-        group_field = "partner_id" if self.group_by == "partner" else "user_id"
         return {
             "type": "ir.actions.act_window",
             "name": self.env._(
-                "Aging as of %(date)s", date=fields.Date.to_string(self.date_at)
+                "Aging as of %(date)s", date=format_date(self.env, self.date_at)
             ),
             "res_model": "collection.aging.line",
             "view_mode": "pivot,list",
@@ -695,9 +720,38 @@ class CollectionAgingWizard(models.TransientModel):
                 "pivot_row_groupby": [group_field],
                 "pivot_column_groupby": ["bucket_id"],
                 "pivot_measures": ["amount"],
-                "group_by_no_leaf": False,
+                "collection_aging_group_by": self.group_by,
             },
             "target": "current",
+        }
+
+    def _collection_aging_open_move_lines(self, lines):
+        """Action listing the journal items behind ``lines`` (of this wizard)."""
+        self.ensure_one()
+        params = self._collection_aging_params()
+        key_field = "partner_id" if self.group_by == "partner" else "user_id"
+        wanted = {
+            (line[key_field].id or False, line.bucket_id.sequence) for line in lines
+        }
+        keys = {key for key, _bucket in wanted}
+        if keys and False not in keys:
+            # only compute the groups asked for
+            params["partner_ids" if self.group_by == "partner" else "user_ids"] = list(
+                keys
+            )
+        move_line_ids = [
+            item["move_line_id"]
+            for item in self._collection_aging_detail(**params)
+            if (item[key_field], item["bucket"]) in wanted
+        ]
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Journal Items"),
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "views": [(False, "list"), (False, "form")],
+            "domain": [("id", "in", move_line_ids)],
+            "context": {"create": False},
         }
 
     def action_print_pdf(self):
