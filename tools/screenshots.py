@@ -119,7 +119,9 @@ class Chrome:
 
     def send(self, method, **params):
         self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        self.ws.send(
+            json.dumps({"id": self.next_id, "method": method, "params": params})
+        )
         while True:
             message = json.loads(self.ws.recv())
             if message.get("id") == self.next_id:
@@ -254,7 +256,9 @@ def main():
         chrome.login(url, admin.session_id)
 
         # The salespeople's worklist, as their manager sees it (grouped by salesperson)
-        chrome.goto(f"{url}/odoo/action-account_collections.collection_worklist_action_server")
+        chrome.goto(
+            f"{url}/odoo/action-account_collections.collection_worklist_action_server"
+        )
         chrome.wait(".o_list_renderer .o_group_header")
         chrome.evaluate(
             "document.querySelectorAll('.o_group_header').forEach("
@@ -264,7 +268,9 @@ def main():
         chrome.shot(out / "worklist.png")
 
         # Invoices in collection, by stage
-        chrome.goto(f"{url}/odoo/action-account_collections.account_move_action_collection")
+        chrome.goto(
+            f"{url}/odoo/action-account_collections.account_move_action_collection"
+        )
         chrome.wait(".o_kanban_renderer .o_kanban_record")
         chrome.shot(out / "invoices_by_stage.png")
 
@@ -277,25 +283,29 @@ def main():
                 ("collection_stage_id", "!=", False),
                 ("payment_state", "in", ("not_paid", "partial")),
             ],
-            ["id", "message_ids", "activity_ids"],
+            ["id", "message_ids", "activity_ids", "collection_promise_ids"],
         )
         invoice = max(
-            invoices, key=lambda m: (bool(m["activity_ids"]), len(m["message_ids"]))
+            invoices,
+            key=lambda m: (
+                bool(m["activity_ids"]),
+                bool(m["collection_promise_ids"]),
+                len(m["message_ids"]),
+            ),
         )
         chrome.goto(
             f"{url}/odoo/action-account_collections.account_move_action_collection"
             f"/{invoice['id']}"
         )
         chrome.wait(".o-mail-Chatter .o-mail-Message")
-        chrome.evaluate(
-            "(() => { const tab = [...document.querySelectorAll('.o_notebook .nav-link')]"
-            ".find(a => a.closest('[name]') && a.getAttribute('name') === 'collection');"
-            " if (tab) tab.click(); return true; })()"
-        )
+        chrome.click(".o_notebook .nav-link[name='collection']")
+        chrome.wait(".o_notebook .nav-link.active[name='collection']")
         chrome.shot(out / "invoice_chatter.png")
 
         # The aging wizard, then the aging on screen
-        chrome.goto(f"{url}/odoo/action-account_collections.collection_portfolio_line_action")
+        chrome.goto(
+            f"{url}/odoo/action-account_collections.collection_portfolio_line_action"
+        )
         chrome.wait(".o_graph_renderer canvas")
         chrome.shot(out / "dashboard.png")
         chrome.do_action("account_collections.collection_aging_wizard_action")
@@ -307,14 +317,19 @@ def main():
 
         # Promises to pay on their calendar, if the demo has any
         if admin.execute("collection.promise", "search_count", []):
-            chrome.goto(f"{url}/odoo/action-account_collections.collection_promise_action")
+            chrome.goto(
+                f"{url}/odoo/action-account_collections.collection_promise_action"
+            )
             chrome.click(".o_switch_view.o_calendar")
             chrome.wait(".o_calendar_renderer .fc-event")
             chrome.shot(out / "promises_calendar.png")
 
         # A customer email (overdue notice) and the weekly portfolio email
         for name, domain in (
-            ("customer_email", [("model", "=", "account.move"), ("subject", "ilike", "overdue")]),
+            (
+                "customer_email",
+                [("model", "=", "account.move"), ("subject", "ilike", "overdue")],
+            ),
             ("weekly_email", [("subject", "ilike", "portfolio status")]),
         ):
             mails = admin.execute(
@@ -328,12 +343,16 @@ def main():
             if not mails:
                 print(f"no email for {name}: skipped", file=sys.stderr)
                 continue
-            html_page(chrome, out, name, mails[0]["body_html"], url, mails[0]["subject"])
+            html_page(
+                chrome, out, name, mails[0]["body_html"], url, mails[0]["subject"]
+            )
 
         # The same worklist in Spanish, as a salesperson sees it
         carlos = Odoo(url, args.db, "carlos", "carlos")
         chrome.login(url, carlos.session_id)
-        chrome.goto(f"{url}/odoo/action-account_collections.collection_worklist_action_server")
+        chrome.goto(
+            f"{url}/odoo/action-account_collections.collection_worklist_action_server"
+        )
         chrome.wait(".o_list_renderer .o_data_row")
         chrome.shot(out / "worklist_es.png")
     finally:
