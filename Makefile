@@ -1,7 +1,7 @@
 # Two commands for a newcomer (see README.md):
 #   make run   - demo database with realistic data, crons run once, server on localhost:8069
 #   make test  - the whole test suite on a fresh database
-.PHONY: run test demo test-odoo-account bench lint pot
+.PHONY: run test demo test-odoo-account bench lint pot screenshots
 
 run:
 	tools/run_demo.sh
@@ -21,3 +21,11 @@ bench:
 
 lint:
 	ruff check . && ruff format --check .
+
+# Regenerate i18n/account_collections.pot from the code and merge it into the .po files.
+pot:
+	tools/export_pot.sh
+
+# Regenerate the README's screenshots (docs/images) from a fresh demo database.
+screenshots:
+	tools/screenshots.sh

@@ -38,8 +38,12 @@
         "report/report_portfolio_status.xml",
         "views/collection_report_log_views.xml",
         "views/collection_portfolio_line_views.xml",
+        # users' experience: customer emails, web client, tours (issue 7)
     ],
     "demo": [],
+    "assets": {
+        "web.assets_tests": ["account_collections/static/tests/tours/**/*"],
+    },
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",
     "installable": True,

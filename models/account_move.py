@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, format_date, html_escape, plaintext2html
+from odoo.tools import SQL, format_date, plaintext2html
 
 _logger = logging.getLogger(__name__)
 
@@ -87,6 +87,21 @@ class AccountMove(models.Model):
         readonly=True,
         copy=False,
         groups="account_collections.group_collection_user",
+    )
+    collection_mail_partner_id = fields.Many2one(
+        "res.partner",
+        string="Collection Email Recipient",
+        compute="_compute_collection_mail_partner_id",
+        help="Who receives the collection emails of this invoice: the invoice's "
+        "contact if it has an email address, else the customer's contact marked "
+        "for collections, else the customer.",
+    )
+    collection_open_invoice_ids = fields.Many2many(
+        "account.move",
+        string="Open Invoices of the Customer",
+        compute="_compute_collection_open_invoice_ids",
+        help="The customer's posted invoices still to be paid in this company, "
+        "listed in the collection emails.",
     )
     collection_exclusion_reason = fields.Selection(
         COLLECTION_EXCLUSION_REASONS,
@@ -238,6 +253,48 @@ class AccountMove(models.Model):
             [("move_ids", "in", self.ids)], ["move_ids"], ["__count"]
         )
         return {move.id: count for move, count in groups}
+
+    @api.depends("partner_id.email", "commercial_partner_id.email")
+    def _compute_collection_mail_partner_id(self):
+        commercial = self.commercial_partner_id
+        contacts = self.env["res.partner"].search(
+            [
+                ("commercial_partner_id", "in", commercial.ids),
+                ("collection_mail_contact", "=", True),
+                ("email", "!=", False),
+            ],
+            order="commercial_partner_id, id",
+        )
+        contact_of = {}
+        for contact in contacts:
+            contact_of.setdefault(contact.commercial_partner_id, contact)
+        for move in self:
+            customer = move.commercial_partner_id
+            if move.partner_id.email and move.partner_id != customer:
+                recipient = move.partner_id
+            else:
+                recipient = contact_of.get(customer) or (customer.email and customer)
+            move.collection_mail_partner_id = recipient or False
+
+    @api.depends("commercial_partner_id", "company_id")
+    def _compute_collection_open_invoice_ids(self):
+        open_invoices = self.search(
+            [
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
+                ("amount_residual", ">", 0),
+                ("collection_excluded", "=", False),
+                ("commercial_partner_id", "in", self.commercial_partner_id.ids),
+                ("company_id", "in", self.company_id.ids),
+            ],
+            order="collection_date_due, name, id",
+        )
+        grouped = open_invoices.grouped(lambda m: (m.commercial_partner_id, m.company_id))
+        for move in self:
+            move.collection_open_invoice_ids = grouped.get(
+                (move.commercial_partner_id, move.company_id), self.browse()
+            )
 
     # -------------------------------------------------------------------------
     # Business rules
@@ -409,6 +466,11 @@ class AccountMove(models.Model):
         current one, and the stage is written in the same transaction as its
         activity.
         """
+        if not self.env.context.get("lang"):
+            # the scheduler gives no language: write the chatter notes in the
+            # language of the cron user's company, not in the English source strings
+            lang = self.env.company.partner_id.lang or self.env.user.lang
+            self = self.with_context(lang=lang)  # noqa: PLW0642
         today = fields.Date.context_today(self)
         companies = self.env["res.company"].search([])
         self._collection_refresh_days_overdue(today)
@@ -662,19 +724,99 @@ class AccountMove(models.Model):
                 {"collection_stage_id": stage.id, "collection_error": False,
                  "collection_error_date": False}
             )
-        moves._message_log_batch(bodies)
+        # customer emails first, so that the stage's note stays on top of the chatter
         for stage in stages.filtered("mail_template_id"):
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
             stage_moves._collection_send_stage_mail(stage)
+        moves._message_log_batch(bodies)
 
     def _collection_send_stage_mail(self, stage):
-        """Email the stage's template to each customer, recorded in the chatter."""
-        for move in self:
-            move.message_post_with_source(
-                stage.mail_template_id,
+        """Email the stage's template to each invoice's customer, recorded in the chatter.
+
+        The email goes to ``collection_mail_partner_id``, in that contact's language,
+        with the salesperson in copy. When the customer has no email address at
+        all, the invoice's chatter says so and the salesperson gets an activity to
+        complete the customer's data: nothing fails silently.
+        """
+        template = stage.mail_template_id
+        without_email = self.filtered(lambda m: not m.collection_mail_partner_id)
+        without_email._collection_report_missing_email(stage)
+        for move in self - without_email:
+            messages = move.message_post_with_source(
+                template,
                 message_type="comment",
                 subtype_xmlid="mail.mt_comment",
             )
+            move._collection_copy_salesperson(messages)
+
+    def _collection_copy_salesperson(self, messages):
+        """Put the salesperson in copy of the emails sent to the customer."""
+        self.ensure_one()
+        salesperson = self._collection_salesperson()
+        if not salesperson.email or not messages:
+            return
+        customer_mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id", "in", messages.ids),
+                    ("recipient_ids", "not in", salesperson.partner_id.ids),
+                ]
+            )
+            .filtered(lambda mail: mail.recipient_ids.filtered("partner_share"))
+        )
+        customer_mails.write({"email_cc": salesperson.email_formatted})
+
+    def _collection_report_missing_email(self, stage):
+        """Chatter note and salesperson activity for customers without email."""
+        if not self:
+            return
+        todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        model_id = self.env["ir.model"]._get_id("account.move")
+        activity_vals, bodies = [], {}
+        for move in self:
+            customer = move.commercial_partner_id
+            bodies[move.id] = Markup("<p>%s</p>") % self.env._(
+                "The email '%(template)s' of collection stage %(stage)s was not sent: "
+                "neither %(customer)s nor its contacts have an email address.",
+                template=stage.mail_template_id.name,
+                stage=stage.name,
+                customer=customer.display_name,
+            )
+            user = move._collection_salesperson() or move._collection_manager(
+                move._collection_salesperson()
+            )
+            if not user or not todo:
+                continue
+            activity_vals.append(
+                {
+                    "res_model_id": model_id,
+                    "res_id": move.id,
+                    "activity_type_id": todo.id,
+                    "summary": self.env._(
+                        "Add an email address for %(customer)s",
+                        customer=customer.display_name,
+                    ),
+                    "note": Markup("<p>%s</p>")
+                    % self.env._(
+                        "The customer did not receive the collection email of stage "
+                        "%(stage)s. Contact them another way, and add an email address "
+                        "on the customer or on a contact marked for collections.",
+                        stage=stage.name,
+                    ),
+                    "date_deadline": fields.Date.context_today(self),
+                    "user_id": user.id,
+                    "automated": True,
+                    "collection_stage_id": stage.id,
+                    "collection_notified": False,
+                }
+            )
+        self._message_log_batch(bodies)
+        if activity_vals:
+            self.env["mail.activity"].sudo().with_context(
+                mail_activity_quick_update=True
+            ).create(activity_vals)
 
     @api.model
     def _collection_send_digests(self):

@@ -1,4 +1,7 @@
 from . import test_engine
+from . import test_customer_mail
+from . import test_ui_tours
+from . import test_i18n
 from . import test_aging
 from . import test_portfolio_report
 from . import test_portfolio_weekly_report

@@ -1,0 +1,69 @@
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+function openReportingMenu(menuXmlid, description) {
+    return [
+        {
+            content: "Open the Reporting menu",
+            trigger: ".o_menu_sections [data-menu-xmlid='account_collections.collection_menu_reporting']",
+            run: "click",
+        },
+        {
+            content: description,
+            trigger: `.dropdown-item[data-menu-xmlid='account_collections.${menuXmlid}']`,
+            run: "click",
+        },
+    ];
+}
+
+// A manager opens the dashboard, looks at the receivable per salesperson, runs the
+// aging wizard on screen and exports it to XLSX.
+registry.category("web_tour.tours").add("account_collections_manager_dashboard_aging", {
+    url: "/odoo",
+    steps: () => [
+        ...stepUtils.goToAppSteps("account_collections.collection_menu_root", "Open Collections"),
+        ...openReportingMenu("collection_portfolio_line_menu", "Open the dashboard"),
+        {
+            content: "The dashboard shows the open receivable in a graph",
+            trigger: ".o_action .o_graph_renderer canvas",
+        },
+        {
+            content: "Switch to the pivot",
+            trigger: ".o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            content: "The salesperson's receivable is there",
+            trigger: ".o_pivot .o_pivot_header_cell_closed:contains('Sam Seller'), .o_pivot th:contains('Sam Seller')",
+        },
+        ...openReportingMenu("collection_aging_wizard_menu", "Open the aging wizard"),
+        {
+            content: "The wizard asks for the as-of date",
+            trigger: ".modal .o_field_widget[name='date_at'] input",
+        },
+        {
+            content: "Show the aging on screen",
+            trigger: ".modal footer button[name='action_view_aging']",
+            run: "click",
+        },
+        {
+            content: "The aging lists the customer's overdue amount in its bucket",
+            trigger: ".o_action:not(.modal) .o_pivot:contains('Tour Customer'):contains('1-30')",
+        },
+        ...openReportingMenu("collection_aging_wizard_menu", "Open the aging wizard again"),
+        {
+            content: "Group by salesperson",
+            trigger: ".modal .o_field_widget[name='group_by'] input[data-value='user']",
+            run: "click",
+        },
+        {
+            content: "Export the aging to XLSX",
+            trigger: ".modal footer button[name='action_export_xlsx']",
+            run: "click",
+        },
+        {
+            content: "No error",
+            trigger: "body:not(:has(.o_error_dialog))",
+        },
+    ],
+});

@@ -1,0 +1,189 @@
+from datetime import date, timedelta
+
+from odoo.tests import tagged
+
+from .common import CollectionCommon
+
+DUE = date(2026, 3, 16)
+
+
+def day(offset):
+    return DUE + timedelta(days=offset)
+
+
+@tagged("post_install", "-at_install")
+class TestCollectionCustomerMail(CollectionCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company.write({"email": "billing@company.example", "phone": "+1 555 0100"})
+        cls.salesperson.signature = "<p>Sam Seller, Account Executive</p>"
+
+    def _outgoing(self, message):
+        return (
+            self.env["mail.mail"].sudo().search([("mail_message_id", "=", message.id)])
+        )
+
+    def test_default_policy_writes_at_pre_due_overdue_and_final_stages(self):
+        templates = {
+            stage.day_offset: stage.mail_template_id for stage in self.policy.stage_ids
+        }
+        self.assertEqual(
+            templates,
+            {
+                -5: self.env.ref(
+                    "account_collections.mail_template_collection_reminder"
+                ),
+                1: self.env.ref("account_collections.mail_template_collection_overdue"),
+                7: self.env["mail.template"],
+                30: self.env.ref("account_collections.mail_template_collection_final"),
+            },
+        )
+
+    def test_overdue_notice_lists_open_invoices_with_portal_links(self):
+        older = self._post_invoice(day(-20), amount=300.0)
+        invoice = self._post_invoice(DUE, amount=1000.0)
+        other_customer = self._post_invoice(DUE, amount=777.0, partner=self.customer_2)
+        paid = self._post_invoice(day(-10), amount=450.0)
+        self._pay(paid)
+        self._run(day(1))
+
+        message = invoice.message_ids.filtered(
+            lambda m: (
+                m.subject == f"{self.company.name}: invoice {invoice.name} is overdue"
+            )
+        )
+        self.assertEqual(len(message), 1)
+        self.assertEqual(message.partner_ids, self.customer)
+        self.assertEqual(message.author_id, self.salesperson.partner_id)
+        body = message.body
+        self.assertIn(older.name, body)
+        self.assertIn(invoice.name, body)
+        self.assertNotIn(paid.name, body, "paid invoices are not listed")
+        self.assertNotIn(other_customer.name, body, "only this customer's invoices")
+        self.assertIn("1,000.00", body)
+        self.assertIn("1,300.00", body, "the total due")
+        self.assertIn(invoice.get_portal_url(), body)
+        self.assertIn(older.get_portal_url(), body)
+        self.assertIn(
+            "Sam Seller, Account Executive", body, "the salesperson's signature"
+        )
+        self.assertIn("billing@company.example", body, "the company's signature")
+        # the chatter keeps the stage note on top of the email
+        self.assertIn("Overdue follow-up", invoice.message_ids[0].body)
+
+        mail = self._outgoing(message)
+        self.assertEqual(len(mail), 1)
+        self.assertEqual(mail.recipient_ids, self.customer)
+        self.assertEqual(mail.email_cc, self.salesperson.email_formatted)
+
+    def test_reminder_and_final_notice(self):
+        invoice = self._post_invoice(DUE, amount=640.0)
+        self._run(day(-5))
+        reminder = invoice.message_ids.filtered(
+            lambda m: (
+                m.subject
+                == f"{self.company.name}: invoice {invoice.name} is due on 03/16/2026"
+            )
+        )
+        self.assertEqual(len(reminder), 1)
+        self.assertIn("friendly reminder", reminder.body)
+        self._run(day(30))
+        final = invoice.message_ids.filtered(
+            lambda m: (
+                m.subject
+                == f"{self.company.name}: final notice for invoice {invoice.name}"
+            )
+        )
+        self.assertEqual(len(final), 1)
+        self.assertIn("30 days overdue", final.body)
+        self.assertEqual(final.partner_ids, self.customer)
+
+    def test_recipient_is_billing_contact_then_collection_contact_then_customer(self):
+        company = self.env["res.partner"].create(
+            {"name": "Initech", "is_company": True, "email": "info@initech.example"}
+        )
+        billing = self.env["res.partner"].create(
+            {
+                "name": "Bill Lumbergh",
+                "parent_id": company.id,
+                "type": "invoice",
+                "email": "bill@initech.example",
+            }
+        )
+        treasurer = self.env["res.partner"].create(
+            {
+                "name": "Tess Treasurer",
+                "parent_id": company.id,
+                "email": "tess@initech.example",
+                "collection_mail_contact": True,
+            }
+        )
+        to_billing = self._post_invoice(DUE, partner=billing)
+        to_treasurer = self._post_invoice(DUE, partner=company)
+        self.assertEqual(to_billing.collection_mail_partner_id, billing)
+        self.assertEqual(to_treasurer.collection_mail_partner_id, treasurer)
+        treasurer.collection_mail_contact = False
+        to_treasurer.invalidate_recordset(["collection_mail_partner_id"])
+        self.assertEqual(to_treasurer.collection_mail_partner_id, company)
+        treasurer.collection_mail_contact = True
+        to_treasurer.invalidate_recordset(["collection_mail_partner_id"])
+
+        self._run(day(1))
+        for invoice, recipient in ((to_billing, billing), (to_treasurer, treasurer)):
+            sent = invoice.message_ids.filtered(
+                lambda m, i=invoice: (
+                    m.subject and f"invoice {i.name} is overdue" in m.subject
+                )
+            )
+            self.assertEqual(sent.partner_ids, recipient)
+            self.assertIn(f"Dear {recipient.name}", sent.body)
+
+    def test_customer_without_email_gets_note_and_salesperson_activity(self):
+        nomail = self.env["res.partner"].create(
+            {"name": "Nomail Corp", "is_company": True}
+        )
+        invoice = self._post_invoice(DUE, partner=nomail)
+        self.assertFalse(invoice.collection_mail_partner_id)
+        mails_before = self.env["mail.mail"].search([])
+        self._run(day(1))
+
+        self.assertEqual(invoice.collection_stage_id, self.stage_overdue)
+        self.assertFalse(
+            invoice.message_ids.filtered(lambda m: m.message_type == "comment"),
+            "no email posted",
+        )
+        note = invoice.message_ids.filtered(lambda m: "was not sent" in (m.body or ""))
+        self.assertEqual(len(note), 1)
+        self.assertIn("Nomail Corp", note.body)
+        todo = self._collection_activities(invoice).filtered(
+            lambda a: a.activity_type_id == self.env.ref("mail.mail_activity_data_todo")
+        )
+        self.assertEqual(todo.user_id, self.salesperson)
+        self.assertIn("Add an email address for Nomail Corp", todo.summary)
+        new_mails = self.env["mail.mail"].search([]) - mails_before
+        self.assertFalse(
+            new_mails.filtered(
+                lambda m: m.email_to or m.recipient_ids - self.salesperson.partner_id
+            ),
+            "nothing but the salesperson's digest",
+        )
+        digest = new_mails.filtered(
+            lambda m: self.salesperson.partner_id in m.recipient_ids
+        )
+        self.assertIn("Add an email address for Nomail Corp", digest.body_html)
+
+    def test_partner_smart_button_counts_invoices_in_collection(self):
+        contact = self.env["res.partner"].create(
+            {"name": "Wile E.", "parent_id": self.customer.id}
+        )
+        self._post_invoice(DUE)
+        self._post_invoice(DUE, partner=contact)
+        paid = self._post_invoice(DUE)
+        self._pay(paid)
+        self.assertEqual(self.customer.collection_invoice_count, 2)
+        self.assertEqual(contact.collection_invoice_count, 2)
+        action = contact.action_view_collection_invoices()
+        invoices = self.env["account.move"].search(action["domain"])
+        self.assertEqual(len(invoices), 2)
+        self.assertNotIn(paid, invoices)

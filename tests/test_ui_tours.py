@@ -1,0 +1,86 @@
+import base64
+import io
+from datetime import date, timedelta
+
+import openpyxl
+
+from odoo import fields
+from odoo.tests import tagged
+
+from odoo.addons.account.tests.common import AccountTestMockOnlineSyncCommon
+
+from .common import CollectionCommon
+
+DUE = date(2026, 3, 16)
+
+
+@tagged("post_install", "-at_install")
+class TestCollectionTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
+    """The web client in a real (headless) browser: Odoo tours."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesperson.password = "salesperson"
+        cls.tour_customer = cls.env["res.partner"].create(
+            {"name": "Tour Customer", "email": "ap@tour.example", "is_company": True}
+        )
+
+    def test_salesperson_sees_invoices_by_stage(self):
+        invoice = self._post_invoice(DUE, partner=self.tour_customer)
+        self._run(DUE + timedelta(days=3))
+        self.assertEqual(invoice.collection_stage_id, self.stage_overdue)
+        self.start_tour(
+            "/odoo", "account_collections_invoices_kanban", login="salesperson"
+        )
+
+    def test_salesperson_logs_a_promise_from_the_worklist(self):
+        today = fields.Date.today()
+        invoice = self._post_invoice(
+            today - timedelta(days=3), amount=1200.0, partner=self.tour_customer
+        )
+        self._run(today)
+        self.assertTrue(self._collection_activities(invoice))
+        self.start_tour(
+            "/odoo", "account_collections_worklist_promise", login="salesperson"
+        )
+        promise = self.env["collection.promise"].search(
+            [("partner_id", "=", self.tour_customer.id)]
+        )
+        self.assertEqual(len(promise), 1)
+        self.assertEqual(promise.state, "open")
+        self.assertEqual(promise.move_ids, invoice)
+        self.assertEqual(promise.amount, 1200.0)
+        self.assertEqual(promise.promised_date, today + timedelta(days=7))
+        self.assertEqual(promise.user_id, self.salesperson)
+
+    def test_manager_dashboard_and_aging_export(self):
+        manager = self._create_collection_user(
+            "manager",
+            "Mia Manager",
+            groups=[
+                "base.group_user",
+                "sales_team.group_sale_salesman_all_leads",
+                "account.group_account_invoice",
+                "account_collections.group_collection_manager",
+            ],
+        )
+        manager.password = "manager"
+        today = fields.Date.today()
+        self._post_invoice(
+            today - timedelta(days=10), amount=2500.0, partner=self.tour_customer
+        )
+        self._run(today)
+        self.start_tour(
+            "/odoo", "account_collections_manager_dashboard_aging", login="manager"
+        )
+        wizard = self.env["collection.aging.wizard"].sudo().search(
+            [("create_uid", "=", manager.id)], order="id desc", limit=1
+        )
+        self.assertTrue(wizard.xlsx_file, "the XLSX was exported from the browser")
+        self.assertEqual(wizard.group_by, "user")
+        book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)))
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+        self.assertEqual(rows[-1][0], "Total")
+        self.assertIn("Sam Seller", [row[0] for row in rows])
+        self.assertIn(2500.0, rows[-1])
