@@ -1,0 +1,109 @@
+"""Shared plumbing of the benchmark scripts: an Odoo registry outside the server,
+wall-clock timing that freezegun does not touch, and peak memory per measure.
+
+Not part of the addon: nothing under ``bench/`` is imported by Odoo.
+"""
+
+import argparse
+import contextlib
+import os
+import statistics
+import time
+from datetime import date
+
+# freezegun patches time.time/monotonic/perf_counter; the raw clock stays real
+_CLOCK = time.CLOCK_MONOTONIC
+
+
+def now():
+    """Seconds on a monotonic clock that freeze_time does not fake."""
+    return time.clock_gettime(_CLOCK)
+
+
+def odoo_args(description):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("-c", "--config", help="Odoo configuration file")
+    parser.add_argument("-d", "--database", required=True)
+    parser.add_argument("--addons-path", help="Odoo addons path (else the config's)")
+    return parser
+
+
+def registry_from_args(args):
+    """Parse the Odoo configuration and return the database's registry."""
+    import odoo
+    from odoo.tools import config
+
+    odoo_argv = [
+        "-d",
+        args.database,
+        "--log-level",
+        os.environ.get("BENCH_LOG", "warn"),
+    ]
+    if args.config:
+        odoo_argv[:0] = ["-c", args.config]
+    if args.addons_path:
+        odoo_argv += ["--addons-path", args.addons_path]
+    config.parse_config(odoo_argv)
+    return odoo.modules.registry.Registry(args.database)
+
+
+@contextlib.contextmanager
+def environment(registry, context=None):
+    """A superuser environment on a new cursor, committed on success."""
+    from odoo import SUPERUSER_ID, api
+
+    with registry.cursor() as cr:
+        yield api.Environment(cr, SUPERUSER_ID, dict(context or {}))
+
+
+def bench_today(env):
+    value = env["ir.config_parameter"].sudo().get_param("bench.today")
+    if not value:
+        raise SystemExit("bench.today is not set: this is not a benchmark database")
+    return date.fromisoformat(value)
+
+
+# -- memory -------------------------------------------------------------------
+
+
+def _status_kib(key):
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss():
+    """Reset the kernel's high-water mark of resident memory (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class Measure:
+    """Wall time and peak resident memory above the starting point of a block."""
+
+    def __init__(self):
+        self.seconds = None
+        self.peak_mib = None
+
+    def __enter__(self):
+        self._reset = reset_peak_rss()
+        self._rss0 = _status_kib("VmRSS")
+        self._t0 = now()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = now() - self._t0
+        if self._reset:
+            self.peak_mib = max(_status_kib("VmHWM") - self._rss0, 0) / 1024
+        return False
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
