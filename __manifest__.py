@@ -24,8 +24,20 @@
         "views/res_config_settings_views.xml",
         "views/collection_menus.xml",
         # promises, contacts, exclusion, worklist (issue 3)
+        "views/collection_promise_views.xml",
+        "views/collection_contact_views.xml",
+        "views/collection_worklist_views.xml",
+        "wizards/collection_contact_wizard_views.xml",
+        "wizards/collection_exclusion_wizard_views.xml",
         # aging (issue 4)
+        "security/collection_aging_security.xml",
+        "wizards/collection_aging_wizard_views.xml",
+        "report/collection_aging_report.xml",
+        "report/collection_aging_templates.xml",
         # portfolio report (issue 5)
+        "report/report_portfolio_status.xml",
+        "views/collection_report_log_views.xml",
+        "views/collection_portfolio_line_views.xml",
     ],
     "demo": [],
     "post_init_hook": "post_init_hook",

@@ -6,12 +6,20 @@ import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools import SQL, format_date, html_escape
+from odoo.exceptions import UserError
+from odoo.tools import SQL, format_date, html_escape, plaintext2html
 
 _logger = logging.getLogger(__name__)
 
 # payment states in which an invoice is still followed by the collection run
 COLLECTION_OPEN_PAYMENT_STATES = ("not_paid", "partial")
+
+COLLECTION_EXCLUSION_REASONS = [
+    ("dispute", "Dispute"),
+    ("agreement", "Payment Agreement"),
+    ("legal", "Legal Action"),
+    ("other", "Other"),
+]
 
 
 class AccountMove(models.Model):
@@ -68,6 +76,43 @@ class AccountMove(models.Model):
         help="Why the last collection run could not process this invoice.",
     )
     collection_error_date = fields.Date(readonly=True, copy=False)
+    collection_exclusion_reason = fields.Selection(
+        COLLECTION_EXCLUSION_REASONS,
+        string="Exclusion Reason",
+        readonly=True,
+        copy=False,
+        help="Why the invoice was excluded from collection.",
+    )
+    collection_promise_ids = fields.Many2many(
+        "collection.promise",
+        "collection_promise_account_move_rel",
+        "move_id",
+        "promise_id",
+        string="Promises to Pay",
+        readonly=True,
+        copy=False,
+    )
+    collection_promise_count = fields.Integer(
+        string="Promises", compute="_compute_collection_promise_count"
+    )
+    collection_promise_date = fields.Date(
+        string="Promised Payment Date",
+        compute="_compute_collection_promise_date",
+        help="Payment date of the open promise to pay: collection escalation is "
+        "paused until then.",
+    )
+    collection_contact_ids = fields.Many2many(
+        "collection.contact",
+        "collection_contact_account_move_rel",
+        "move_id",
+        "contact_id",
+        string="Collection Contacts",
+        readonly=True,
+        copy=False,
+    )
+    collection_contact_count = fields.Integer(
+        string="Contacts", compute="_compute_collection_contact_count"
+    )
 
     def init(self):
         super().init()
@@ -125,15 +170,54 @@ class AccountMove(models.Model):
             )
 
     @api.depends(
-        "collection_stage_id", "collection_policy_id", "collection_date_due", "payment_state"
+        "collection_stage_id",
+        "collection_policy_id",
+        "collection_date_due",
+        "payment_state",
+        "collection_promise_ids.state",
+        "collection_promise_ids.promised_date",
     )
     def _compute_collection_next_stage(self):
         for move in self:
             stage = move._collection_is_open() and move._collection_next_stage()
             move.collection_next_stage_id = stage or False
-            move.collection_next_date = (
+            next_date = (
                 stage and move.collection_date_due + timedelta(days=stage.day_offset)
             ) or False
+            promised = move._collection_open_promise().promised_date
+            if next_date and promised and next_date <= promised:
+                # escalation is paused while the promise holds
+                next_date = promised + timedelta(days=1)
+            move.collection_next_date = next_date
+
+    @api.depends_context("uid", "allowed_company_ids")
+    @api.depends("collection_promise_ids")
+    def _compute_collection_promise_count(self):
+        counts = self._collection_count_by_move("collection.promise")
+        for move in self:
+            move.collection_promise_count = counts.get(move.id, 0)
+
+    @api.depends("collection_promise_ids.state", "collection_promise_ids.promised_date")
+    def _compute_collection_promise_date(self):
+        for move in self:
+            move.collection_promise_date = move._collection_open_promise().promised_date
+
+    @api.depends_context("uid", "allowed_company_ids")
+    @api.depends("collection_contact_ids")
+    def _compute_collection_contact_count(self):
+        counts = self._collection_count_by_move("collection.contact")
+        for move in self:
+            move.collection_contact_count = counts.get(move.id, 0)
+
+    def _collection_count_by_move(self, model):
+        """``{move_id: count}`` of the ``model`` records (with ``move_ids``) the
+        user may read."""
+        if not self.ids or not self.env[model].has_access("read"):
+            return {}
+        groups = self.env[model]._read_group(
+            [("move_ids", "in", self.ids)], ["move_ids"], ["__count"]
+        )
+        return {move.id: count for move, count in groups}
 
     # -------------------------------------------------------------------------
     # Business rules
@@ -237,9 +321,31 @@ class AccountMove(models.Model):
             )
         )
 
+    def _collection_followup_activities(self):
+        """Open collection activities of the invoices: the stages' ones and the
+        ones for broken promises."""
+        return (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", "account.move"),
+                    ("res_id", "in", self.ids),
+                    "|",
+                    ("collection_stage_id", "!=", False),
+                    ("collection_promise_id", "!=", False),
+                ]
+            )
+        )
+
+    def _collection_open_promise(self):
+        """The open promise to pay of the invoice, if any (sudo)."""
+        self.ensure_one()
+        return self.sudo().collection_promise_ids.filtered(lambda p: p.state == "open")[:1]
+
     def _collection_close_settled(self):
         """Mark done the collection activities of invoices no longer followed."""
-        activities = self._collection_open_activities()
+        activities = self._collection_followup_activities()
         if not activities:
             return
         moves = self.browse(activities.mapped("res_id"))
@@ -270,6 +376,7 @@ class AccountMove(models.Model):
         companies = self.env["res.company"].search([])
         self._collection_refresh_days_overdue(today)
         self._collection_close_stale_activities()
+        self.env["collection.promise"]._collection_judge_due(today)
         work = self._collection_due_work(companies.ids, today)
         batch = dict(work[:batch_size])
         processed = self._collection_process_batch(batch) if batch else 0
@@ -280,6 +387,7 @@ class AccountMove(models.Model):
         self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
         if not remaining:
             self._collection_send_digests()
+            self.env["res.partner"]._collection_refresh_payment_history()
         return processed
 
     @api.model
@@ -325,8 +433,21 @@ class AccountMove(models.Model):
 
     @api.model
     def _collection_due_work_extra_where(self, today):
-        """Further conditions on ``m`` (account_move) for an invoice to advance."""
-        return SQL("TRUE")
+        """Further conditions on ``m`` (account_move) for an invoice to advance:
+        no open promise to pay whose date has not passed (escalation paused)."""
+        return SQL(
+            """
+            NOT EXISTS (
+                SELECT 1
+                  FROM collection_promise_account_move_rel rel
+                  JOIN collection_promise p ON p.id = rel.promise_id
+                 WHERE rel.move_id = m.id
+                   AND p.state = 'open'
+                   AND p.promised_date >= %(today)s
+            )
+            """,
+            today=today,
+        )
 
     @api.model
     def _collection_refresh_days_overdue(self, today):
@@ -370,7 +491,8 @@ class AccountMove(models.Model):
               FROM mail_activity a
               JOIN account_move m ON m.id = a.res_id
              WHERE a.res_model = 'account.move'
-               AND a.collection_stage_id IS NOT NULL
+               AND (a.collection_stage_id IS NOT NULL
+                    OR a.collection_promise_id IS NOT NULL)
                AND a.active
                AND (m.state != 'posted'
                     OR m.payment_state NOT IN ('not_paid', 'partial')
@@ -573,3 +695,98 @@ class AccountMove(models.Model):
             )
         self.env["mail.mail"].sudo().create(mails)
         activities.write({"collection_notified": True})
+
+    # -------------------------------------------------------------------------
+    # Exclusion
+    # -------------------------------------------------------------------------
+
+    def _collection_exclude(self, reason, note=False):
+        """Exclude the invoices from collection for ``reason`` (a key of
+        ``COLLECTION_EXCLUSION_REASONS``): their open collection activities are
+        closed, their open promises cancelled, and the chatter keeps who did it and
+        why."""
+        if not reason:
+            raise UserError(self.env._("Give the reason for the exclusion."))
+        moves = self._collection_check_customer_invoices()
+        reasons = dict(self._fields["collection_exclusion_reason"]._description_selection(self.env))
+        moves.with_context(mail_notrack=True).write(
+            {"collection_excluded": True, "collection_exclusion_reason": reason}
+        )
+        body = Markup("<p>%s</p>") % self.env._(
+            "Excluded from collection by %(user)s. Reason: %(reason)s.",
+            user=self.env.user.name,
+            reason=reasons[reason],
+        )
+        if note:
+            body += plaintext2html(note)
+        moves._message_log_batch({move.id: body for move in moves})
+        promises = moves.sudo().collection_promise_ids.filtered(lambda p: p.state == "open")
+        promises._collection_close(
+            "cancelled",
+            self.env._(
+                "Promise to pay of %(amount)s by %(date)s cancelled: the invoices were "
+                "excluded from collection by %(user)s."
+            ),
+        )
+        moves._collection_close_settled()
+
+    def _collection_include(self, note=False):
+        """Bring excluded invoices back into the collection process."""
+        moves = self._collection_check_customer_invoices().filtered("collection_excluded")
+        moves.with_context(mail_notrack=True).write(
+            {"collection_excluded": False, "collection_exclusion_reason": False}
+        )
+        body = Markup("<p>%s</p>") % self.env._(
+            "Included in collection again by %(user)s.", user=self.env.user.name
+        )
+        if note:
+            body += plaintext2html(note)
+        moves._message_log_batch({move.id: body for move in moves})
+
+    def _collection_check_customer_invoices(self):
+        wrong = self.filtered(lambda m: m.move_type != "out_invoice" or m.state != "posted")
+        if wrong:
+            raise UserError(
+                self.env._(
+                    "Only posted customer invoices follow the collection process; "
+                    "%(moves)s is not one.",
+                    moves=", ".join(wrong.mapped("display_name")),
+                )
+            )
+        return self
+
+    # -------------------------------------------------------------------------
+    # Actions
+    # -------------------------------------------------------------------------
+
+    def action_collection_log_contact(self):
+        """Open the "Log a Contact" wizard on these invoices."""
+        return self.env["collection.contact.wizard"]._collection_action_open(moves=self)
+
+    def action_collection_exclude(self):
+        """Open the wizard excluding these invoices from collection."""
+        return self.env["collection.exclusion.wizard"]._collection_action_open(
+            self, "exclude"
+        )
+
+    def action_collection_include(self):
+        """Open the wizard bringing these invoices back into collection."""
+        return self.env["collection.exclusion.wizard"]._collection_action_open(
+            self, "include"
+        )
+
+    def action_collection_view_promises(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_collections.collection_promise_action"
+        )
+        action["domain"] = [("move_ids", "in", self.ids)]
+        action["context"] = {"create": False}
+        return action
+
+    def action_collection_view_contacts(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_collections.collection_contact_action"
+        )
+        action["domain"] = [("move_ids", "in", self.ids)]
+        action["context"] = {"create": False}
+        return action

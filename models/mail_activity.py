@@ -17,3 +17,11 @@ class MailActivity(models.Model):
         readonly=True,
         help="False until the responsible user got the daily digest listing it.",
     )
+    collection_promise_id = fields.Many2one(
+        "collection.promise",
+        string="Broken Promise",
+        index="btree_not_null",
+        ondelete="cascade",
+        readonly=True,
+        help="Set on the activities created when a promise to pay is broken.",
+    )

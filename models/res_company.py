@@ -26,3 +26,13 @@ class ResCompany(models.Model):
         help="Invoices due before this date are left out of the daily collection "
         "run. Leave empty to follow every open invoice.",
     )
+    collection_report_user_ids = fields.Many2many(
+        "res.users",
+        "res_company_collection_report_user_rel",
+        "company_id",
+        "user_id",
+        string="Weekly Report Recipients",
+        domain="[('share', '=', False), ('company_ids', 'in', id)]",
+        help="Internal users who receive the portfolio status report of this "
+        "company by email every week.",
+    )

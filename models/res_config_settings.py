@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -13,3 +14,41 @@ class ResConfigSettings(models.TransientModel):
     collection_start_date = fields.Date(
         related="company_id.collection_start_date", readonly=False
     )
+    collection_report_user_ids = fields.Many2many(
+        related="company_id.collection_report_user_ids",
+        readonly=False,
+        domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
+    )
+
+    def action_collection_send_report_now(self):
+        """Send the portfolio report to the company's recipients now (a test)."""
+        self.ensure_one()
+        users = self.company_id.collection_report_user_ids
+        if not users:
+            raise UserError(
+                self.env._(
+                    "Choose the recipients of the weekly portfolio report first."
+                )
+            )
+        logs = self.env["collection.report.log"]._collection_send_now(
+            self.company_id, users
+        )
+        sent = logs.filtered(lambda log: log.state == "sent")
+        message = self.env._(
+            "The portfolio report is on its way to %(count)s recipient(s).",
+            count=len(sent),
+        )
+        if logs - sent:
+            message += " " + self.env._(
+                "Not sent to %(users)s "
+                "(see Collections > Reporting > Report Deliveries).",
+                users=", ".join((logs - sent).user_id.mapped("name")),
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning" if logs - sent else "success",
+                "message": message,
+            },
+        }

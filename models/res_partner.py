@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.tools import SQL
 
 
 class ResPartner(models.Model):
@@ -11,3 +12,140 @@ class ResPartner(models.Model):
         domain="[('company_id', 'in', (False, current_company_id))]",
         help="Overrides the company's default collection policy for this customer.",
     )
+    collection_promise_kept_count = fields.Integer(
+        string="Promises Kept", compute="_compute_collection_reliability"
+    )
+    collection_promise_broken_count = fields.Integer(
+        string="Promises Broken", compute="_compute_collection_reliability"
+    )
+    collection_reliability = fields.Float(
+        string="Promise Reliability (%)",
+        compute="_compute_collection_reliability",
+        digits=(16, 0),
+        help="Share of the customer's judged promises to pay that were kept.",
+    )
+    collection_avg_days_late = fields.Float(
+        string="Average Days Late",
+        digits=(16, 1),
+        readonly=True,
+        copy=False,
+        help="Amount-weighted average days between the due date and the payment of "
+        "the customer's paid invoices. Refreshed by the daily collection run.",
+    )
+    collection_promise_count = fields.Integer(
+        string="Promises to Pay", compute="_compute_collection_counts"
+    )
+    collection_contact_count = fields.Integer(
+        string="Collection Contacts", compute="_compute_collection_counts"
+    )
+
+    @api.depends_context("allowed_company_ids")
+    def _compute_collection_reliability(self):
+        counts = self.env["collection.promise"]._collection_counts_by_partner(
+            self, ("kept", "broken")
+        )
+        for partner in self:
+            commercial = partner.commercial_partner_id.id
+            kept = counts[commercial, "kept"]
+            broken = counts[commercial, "broken"]
+            partner.collection_promise_kept_count = kept
+            partner.collection_promise_broken_count = broken
+            partner.collection_reliability = (
+                100.0 * kept / (kept + broken) if kept + broken else 0.0
+            )
+
+    @api.depends_context("uid", "allowed_company_ids")
+    def _compute_collection_counts(self):
+        counts = {}
+        for model, fname in (
+            ("collection.promise", "collection_promise_count"),
+            ("collection.contact", "collection_contact_count"),
+        ):
+            if self.env[model].has_access("read"):
+                counts[fname] = dict(
+                    self.env[model]._read_group(
+                        [("partner_id", "in", self.commercial_partner_id.ids)],
+                        ["partner_id"],
+                        ["__count"],
+                    )
+                )
+            else:
+                counts[fname] = {}
+        for partner in self:
+            for fname, by_partner in counts.items():
+                partner[fname] = by_partner.get(partner.commercial_partner_id, 0)
+
+    @api.model
+    def _collection_refresh_payment_history(self):
+        """Set-based refresh of ``collection_avg_days_late`` on commercial partners:
+        amount-weighted average of the days between due date and last payment of
+        their paid customer invoices (payments made early count as zero)."""
+        self.env["account.move"].flush_model(
+            ["commercial_partner_id", "move_type", "state", "payment_state",
+             "invoice_date_due", "amount_total_signed"]
+        )
+        self.env["account.move.line"].flush_model(["move_id", "display_type"])
+        self.env["account.partial.reconcile"].flush_model(["debit_move_id", "max_date"])
+        self.flush_model(["collection_avg_days_late"])
+        query = SQL(
+            """
+            WITH paid AS (
+                SELECT m.commercial_partner_id AS partner_id,
+                       m.amount_total_signed AS amount,
+                       GREATEST(MAX(apr.max_date) - m.invoice_date_due, 0) AS days_late
+                  FROM account_move m
+                  JOIN account_move_line l
+                    ON l.move_id = m.id
+                   AND l.display_type = 'payment_term'
+                  JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
+                 WHERE m.move_type = 'out_invoice'
+                   AND m.state = 'posted'
+                   AND m.payment_state IN ('paid', 'in_payment')
+                   AND m.invoice_date_due IS NOT NULL
+              GROUP BY m.id
+            ), history AS (
+                SELECT partner_id,
+                       ROUND(SUM(amount * days_late) / NULLIF(SUM(amount), 0), 1)
+                           AS days_late
+                  FROM paid
+              GROUP BY partner_id
+            )
+            UPDATE res_partner p
+               SET collection_avg_days_late = COALESCE(h.days_late, 0)
+              FROM res_partner p2
+         LEFT JOIN history h ON h.partner_id = p2.id
+             WHERE p2.id = p.id
+               AND (h.partner_id IS NOT NULL OR p2.collection_avg_days_late != 0)
+               AND p2.collection_avg_days_late IS DISTINCT FROM COALESCE(h.days_late, 0)
+            """
+        )
+        self.env.cr.execute(query)
+        if self.env.cr.rowcount:
+            self.invalidate_model(["collection_avg_days_late"])
+
+    # -------------------------------------------------------------------------
+    # Actions
+    # -------------------------------------------------------------------------
+
+    def action_collection_log_contact(self):
+        """Open the "Log a Contact" wizard on the customer's open invoices."""
+        self.ensure_one()
+        return self.env["collection.contact.wizard"]._collection_action_open(partner=self)
+
+    def action_collection_view_promises(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_collections.collection_promise_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"create": False}
+        return action
+
+    def action_collection_view_contacts(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_collections.collection_contact_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"create": False}
+        return action

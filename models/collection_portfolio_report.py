@@ -1,0 +1,609 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+
+DEFAULT_PERIOD_DAYS = 90
+TOP_DEBTORS = 10
+# the aging wizard's default buckets: not due, 1-30, 31-60, 61-90, 91-120, over 120
+AGING_LIMITS = (0, 30, 60, 90, 120)
+
+# Sums computed by the portfolio query for the whole portfolio and for each group;
+# the KPIs are derived from them in _collection_figures().
+SUM_COLUMNS = (
+    "receivable",  # receivable balance at the end of the period
+    "not_due",  # open amount not yet due at the end of the period
+    "overdue",  # open amount past its due date at the end of the period
+    "late_amount",  # open overdue debit amounts (weights of the days late)
+    "late_days_amount",  # sum(open overdue debit amount x days late)
+    "open_debit",  # open debit amounts (weights of the age)
+    "age_days_amount",  # sum(open debit amount x days since the invoice date)
+    "opening_receivable",  # receivable balance the day before the period starts
+    "credit_sales",  # invoices minus credit notes dated in the period
+    "paid_amount",  # invoices fully paid in the period
+    "paid_days_amount",  # sum(amount x days from invoice date to full payment)
+    "escalations",
+    "promises_made",
+    "promises_made_amount",
+    "promises_kept",
+    "promises_kept_amount",
+    "promises_broken",
+    "promises_broken_amount",
+    "contacts",
+)
+COUNT_COLUMNS = (
+    "escalations",
+    "promises_made",
+    "promises_kept",
+    "promises_broken",
+    "contacts",
+)
+# figures compared with the previous week
+DELTA_KEYS = (
+    "receivable",
+    "overdue",
+    "overdue_ratio",
+    "dso",
+    "best_dso",
+    "add",
+    "cei",
+    "weighted_days_late",
+    "collection_period",
+    "average_age",
+    "credit_sales",
+    "promises_made",
+    "promises_kept",
+    "promises_broken",
+    "contacts",
+    "escalations",
+)
+
+
+class CollectionPortfolioReport(models.AbstractModel):
+    """Portfolio KPIs of the receivable and of the collection work.
+
+    All amounts are in company currency and computed as of a date: receivable
+    lines dated on or before it, minus the reconciliations dated on or before it
+    (a reconciliation made later does not change a past figure).
+    """
+
+    _name = "collection.portfolio.report"
+    _description = "Collection Portfolio KPIs"
+
+    # -------------------------------------------------------------------------
+    # Public API
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_kpis(self, company_ids, date_to, period_days=DEFAULT_PERIOD_DAYS):
+        """Return every portfolio figure for ``company_ids`` as of ``date_to``.
+
+        The period is the ``period_days`` days ending on ``date_to`` (included).
+        A figure that cannot be computed (no sales, empty portfolio) is ``None``.
+        Keys:
+
+        - meta: ``company_ids``, ``currency_id``, ``date_from``, ``date_to``,
+          ``period_days``, ``previous_date_to``;
+        - headline figures (see _collection_figures()): ``receivable``,
+          ``overdue``, ``overdue_ratio`` (0..1), ``dso``, ``best_dso``, ``add``,
+          ``cei`` (percent), ``weighted_days_late``, ``collection_period``,
+          ``average_age``, promises, ``contacts``, ``escalations``...;
+        - ``previous``: the headline figures one week earlier, ``delta``: the
+          change since then (``None`` when either side is not available);
+        - ``by_salesperson`` / ``by_policy``: rows ``{key, name, **figures,
+          previous, delta}`` sorted by receivable;
+        - ``aging``: the aging wizard's result by customer, ``top_debtors``: its
+          ten largest rows with their overdue amount.
+        """
+        companies = self._collection_companies(company_ids)
+        date_to = fields.Date.to_date(date_to)
+        period_days = int(period_days or DEFAULT_PERIOD_DAYS)
+        if period_days < 1:
+            raise UserError(self.env._("The report period must be at least one day."))
+        previous_date_to = date_to - timedelta(days=7)
+
+        current = self._collection_portfolio_sums(companies, date_to, period_days)
+        previous = self._collection_portfolio_sums(
+            companies, previous_date_to, period_days
+        )
+
+        kpis = {
+            "company_ids": companies.ids,
+            "currency_id": companies[:1].currency_id.id,
+            "date_from": date_to - timedelta(days=period_days - 1),
+            "date_to": date_to,
+            "period_days": period_days,
+            "previous_date_to": previous_date_to,
+        }
+        headline = self._collection_figures(current["total"], period_days)
+        previous_headline = self._collection_figures(previous["total"], period_days)
+        kpis.update(headline)
+        kpis["previous"] = previous_headline
+        kpis["delta"] = self._collection_deltas(headline, previous_headline)
+        kpis["by_salesperson"] = self._collection_breakdown(
+            current["salesperson"], previous["salesperson"], period_days, "res.users"
+        )
+        kpis["by_policy"] = self._collection_breakdown(
+            current["policy"], previous["policy"], period_days, "collection.policy"
+        )
+        kpis["aging"] = self._collection_report_aging(companies, date_to)
+        kpis["top_debtors"] = self._collection_top_debtors(kpis["aging"])
+        return kpis
+
+    @api.model
+    def _collection_check_access(self, companies):
+        """Raise unless the current user may see the portfolio of ``companies``:
+        a collection manager allowed in all of them (the superuser always may)."""
+        if self.env.su:
+            return
+        user = self.env.user
+        if not user.has_group("account_collections.group_collection_manager"):
+            raise AccessError(
+                self.env._("Only collection managers can see the portfolio report.")
+            )
+        forbidden = companies - user.company_ids
+        if forbidden:
+            raise AccessError(
+                self.env._(
+                    "You are not allowed in %(companies)s: their portfolio report is "
+                    "not available to you.",
+                    companies=", ".join(forbidden.mapped("name")),
+                )
+            )
+
+    # -------------------------------------------------------------------------
+    # Figures
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_figures(self, sums, period_days):
+        """Derive the KPIs (see the report's footnote) from the summed amounts."""
+        sums = sums or dict.fromkeys(SUM_COLUMNS, 0.0)
+
+        def ratio(numerator, denominator, factor=1.0):
+            # not available rather than a division by zero or a meaningless sign
+            if denominator is None or round(denominator, 6) <= 0:
+                return None
+            return numerator / denominator * factor
+
+        receivable = sums["receivable"]
+        credit_sales = sums["credit_sales"]
+        opening = sums["opening_receivable"]
+        dso = ratio(receivable, credit_sales, period_days)
+        best_dso = ratio(sums["not_due"], credit_sales, period_days)
+        figures = {column: sums[column] for column in SUM_COLUMNS}
+        figures.update(
+            {
+                "overdue_ratio": ratio(sums["overdue"], receivable),
+                "dso": dso,
+                "best_dso": best_dso,
+                "add": None if dso is None else dso - best_dso,
+                "cei": ratio(
+                    opening + credit_sales - receivable,
+                    opening + credit_sales - sums["not_due"],
+                    100.0,
+                ),
+                "weighted_days_late": ratio(
+                    sums["late_days_amount"], sums["late_amount"]
+                ),
+                "collection_period": ratio(
+                    sums["paid_days_amount"], sums["paid_amount"]
+                ),
+                "average_age": ratio(sums["age_days_amount"], sums["open_debit"]),
+            }
+        )
+        for column in COUNT_COLUMNS:
+            figures[column] = int(figures[column])
+        return figures
+
+    @api.model
+    def _collection_deltas(self, current, previous):
+        previous = previous or {}
+        deltas = {}
+        for key in DELTA_KEYS:
+            now, before = current.get(key), previous.get(key)
+            deltas[key] = None if now is None or before is None else now - before
+        return deltas
+
+    @api.model
+    def _collection_breakdown(self, current, previous, period_days, model):
+        """Rows of one breakdown (per salesperson or per policy), largest first."""
+        records = self.env[model].sudo().with_context(active_test=False)
+        rows = []
+        for key, sums in current.items():
+            if all(round(value, 6) == 0 for value in sums.values()):
+                continue  # e.g. settled payments of customers without salesperson
+            figures = self._collection_figures(sums, period_days)
+            previous_figures = (
+                self._collection_figures(previous[key], period_days)
+                if key in previous
+                else None
+            )
+            if key:
+                name = records.browse(key).display_name
+            elif model == "res.users":
+                name = self.env._("No salesperson")
+            else:
+                name = self.env._("No policy")
+            rows.append(
+                {
+                    "key": key or False,
+                    "name": name,
+                    **figures,
+                    "previous": previous_figures,
+                    "delta": self._collection_deltas(figures, previous_figures),
+                }
+            )
+        rows.sort(key=lambda row: (-row["receivable"], row["name"]))
+        return rows
+
+    # -------------------------------------------------------------------------
+    # Aging (the aging wizard's computation)
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_report_aging(self, companies, date_to):
+        return self.env["collection.aging.wizard"]._collection_aging(
+            companies.ids,
+            date_to,
+            limits=AGING_LIMITS,
+            aging_by="due",
+            group_by="partner",
+        )
+
+    @api.model
+    def _collection_top_debtors(self, aging):
+        rows = sorted(aging["rows"], key=lambda row: -row["total"])[:TOP_DEBTORS]
+        return [
+            {
+                "key": row["key"],
+                "name": row["name"],
+                "total": row["total"],
+                # the first bucket holds what is not due yet
+                "overdue": row["total"]
+                - (row["amounts"][0] if row["amounts"] else 0.0),
+                "amounts": row["amounts"],
+            }
+            for row in rows
+            if row["total"] > 0
+        ]
+
+    # -------------------------------------------------------------------------
+    # SQL
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_companies(self, company_ids):
+        companies = self.env["res.company"].browse(company_ids).exists()
+        if not companies:
+            raise UserError(self.env._("Choose at least one company for the report."))
+        self._collection_check_access(companies)
+        if len(companies.currency_id) > 1:
+            raise UserError(
+                self.env._(
+                    "The companies %(companies)s do not share the same currency: "
+                    "report on them one at a time.",
+                    companies=", ".join(companies.mapped("name")),
+                )
+            )
+        return companies
+
+    @api.model
+    def _collection_portfolio_sums(self, companies, date_to, period_days):
+        """Sum the figures of the portfolio, per salesperson and per policy.
+
+        One query: the facts of every source (open items, fully paid invoices,
+        escalations, promises, contacts) are unioned with the same columns and
+        summed with grouping sets. Return ``{'total': sums, 'salesperson':
+        {user_id: sums}, 'policy': {policy_id: sums}}``.
+        """
+        self.env.flush_all()
+        params = {
+            "company_ids": companies.ids,
+            "date_to": date_to,
+            "date_from": date_to - timedelta(days=period_days - 1),
+        }
+        facts = SQL(" UNION ALL ").join(
+            self._collection_facts_select(source_from, expressions)
+            for source_from, expressions in self._collection_fact_sources(params)
+        )
+        sums = SQL(", ").join(
+            SQL("COALESCE(SUM(%s), 0)", SQL.identifier(column))
+            for column in SUM_COLUMNS
+        )
+        query = SQL(
+            """
+            WITH %(lines)s
+            SELECT GROUPING(salesperson_id), GROUPING(policy_id),
+                   salesperson_id, policy_id, %(sums)s
+              FROM (%(facts)s) facts
+          GROUP BY GROUPING SETS ((), (salesperson_id), (policy_id))
+            """,
+            lines=self._collection_lines_cte(params),
+            sums=sums,
+            facts=facts,
+        )
+        result = {"total": None, "salesperson": {}, "policy": {}}
+        for row in self.env.execute_query(query):
+            grouped_user, grouped_policy, user_id, policy_id = row[:4]
+            values = dict(zip(SUM_COLUMNS, map(float, row[4:]), strict=True))
+            if grouped_user and grouped_policy:
+                result["total"] = values
+            elif not grouped_user:
+                result["salesperson"][user_id] = values
+            else:
+                result["policy"][policy_id] = values
+        return result
+
+    @api.model
+    def _collection_facts_select(self, source_from, expressions):
+        columns = [
+            SQL("%s AS %s", expressions.get(column, SQL("0")), SQL.identifier(column))
+            for column in SUM_COLUMNS
+        ]
+        return SQL(
+            "SELECT %s AS salesperson_id, %s AS policy_id, %s %s",
+            expressions["salesperson_id"],
+            expressions["policy_id"],
+            SQL(", ").join(columns),
+            source_from,
+        )
+
+    @api.model
+    def _collection_lines_cte(self, params):
+        """CTE ``lines``: posted receivable lines as of ``date_to`` with their open
+        amount then (``residual``), salesperson and collection policy."""
+        return SQL(
+            """
+            partials AS (
+                SELECT line_id, SUM(amount) AS amount, MAX(max_date) AS max_date
+                  FROM (
+                        SELECT pr.debit_move_id AS line_id, pr.amount, pr.max_date
+                          FROM account_partial_reconcile pr
+                         WHERE pr.max_date <= %(date_to)s
+                           AND pr.company_id = ANY(%(company_ids)s)
+                         UNION ALL
+                        SELECT pr.credit_move_id, -pr.amount, pr.max_date
+                          FROM account_partial_reconcile pr
+                         WHERE pr.max_date <= %(date_to)s
+                           AND pr.company_id = ANY(%(company_ids)s)
+                       ) p
+              GROUP BY line_id
+            ),
+            lines AS (
+                SELECT l.id,
+                       l.move_id,
+                       l.date,
+                       l.balance,
+                       l.balance - COALESCE(pa.amount, 0) AS residual,
+                       COALESCE(pa.amount, 0) AS settled,
+                       pa.max_date AS settled_date,
+                       COALESCE(l.date_maturity, l.date) AS date_maturity,
+                       COALESCE(m.invoice_date, l.date) AS invoice_date,
+                       m.invoice_date AS move_invoice_date,
+                       m.move_type,
+                       m.payment_state,
+                       cur.rounding,
+                       COALESCE(m.invoice_user_id, cp.user_id, p.user_id)
+                           AS salesperson_id,
+                       COALESCE(
+                           (cp.collection_policy_id ->> l.company_id::text)::integer,
+                           c.collection_policy_id
+                       ) AS policy_id
+                  FROM account_move_line l
+                  JOIN account_account a ON a.id = l.account_id
+                  JOIN account_move m ON m.id = l.move_id
+                  JOIN res_company c ON c.id = l.company_id
+                  JOIN res_currency cur ON cur.id = l.company_currency_id
+             LEFT JOIN res_partner p ON p.id = l.partner_id
+             LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
+             LEFT JOIN partials pa ON pa.line_id = l.id
+                 WHERE a.account_type = 'asset_receivable'
+                   AND l.parent_state = 'posted'
+                   AND l.company_id = ANY(%(company_ids)s)
+                   AND l.date <= %(date_to)s
+            )
+            """,
+            **params,
+        )
+
+    @api.model
+    def _collection_fact_sources(self, params):
+        """``[(FROM clause, {column: expression})]`` of every fact source; columns
+        not given are 0. Each source has ``salesperson_id`` and ``policy_id``."""
+        date_to, date_from = params["date_to"], params["date_from"]
+        overdue = SQL("date_maturity < %s", date_to)
+        sources = [
+            (
+                SQL("FROM lines"),
+                {
+                    "salesperson_id": SQL("salesperson_id"),
+                    "policy_id": SQL("policy_id"),
+                    "receivable": SQL("residual"),
+                    "not_due": SQL("CASE WHEN %s THEN 0 ELSE residual END", overdue),
+                    "overdue": SQL("CASE WHEN %s THEN residual ELSE 0 END", overdue),
+                    "late_amount": SQL(
+                        "CASE WHEN %s AND residual > 0 THEN residual ELSE 0 END",
+                        overdue,
+                    ),
+                    "late_days_amount": SQL(
+                        "CASE WHEN %s AND residual > 0 "
+                        "THEN residual * (%s - date_maturity) ELSE 0 END",
+                        overdue,
+                        date_to,
+                    ),
+                    "open_debit": SQL("GREATEST(residual, 0)"),
+                    "age_days_amount": SQL(
+                        "GREATEST(residual, 0) * (%s - invoice_date)", date_to
+                    ),
+                    "opening_receivable": SQL(
+                        "CASE WHEN date < %s THEN balance ELSE 0 END", date_from
+                    ),
+                    "credit_sales": SQL(
+                        "CASE WHEN move_type IN ('out_invoice', 'out_refund') "
+                        "AND move_invoice_date BETWEEN %s AND %s "
+                        "THEN balance ELSE 0 END",
+                        date_from,
+                        date_to,
+                    ),
+                },
+            ),
+            (
+                # customer invoices whose receivable was fully settled in the period
+                SQL(
+                    """
+                    FROM (
+                        SELECT move_id, salesperson_id, policy_id, invoice_date,
+                               SUM(balance) AS amount, SUM(settled) AS settled,
+                               MAX(settled_date) AS paid_date, MAX(rounding) AS rounding
+                          FROM lines
+                         WHERE move_type = 'out_invoice'
+                           AND payment_state != 'reversed'
+                      GROUP BY move_id, salesperson_id, policy_id, invoice_date
+                    ) invoices
+                    WHERE amount > 0
+                      AND ABS(amount - settled) < rounding / 2
+                      AND paid_date BETWEEN %s AND %s
+                    """,
+                    date_from,
+                    date_to,
+                ),
+                {
+                    "salesperson_id": SQL("salesperson_id"),
+                    "policy_id": SQL("policy_id"),
+                    "paid_amount": SQL("amount"),
+                    "paid_days_amount": SQL("amount * (paid_date - invoice_date)"),
+                },
+            ),
+            self._collection_escalation_source(params),
+        ]
+        if "collection.promise" in self.env:
+            sources.append(self._collection_promise_source(params))
+        if "collection.contact" in self.env:
+            sources.append(self._collection_contact_source(params))
+        return sources
+
+    @api.model
+    def _collection_escalation_source(self, params):
+        """Invoices that reached a manager stage of their policy in the period.
+
+        The day an invoice reached it is its collection due date plus the offset
+        of the policy's first manager stage (what the daily run follows); done
+        activities are not kept, so they cannot be counted instead.
+        """
+        return (
+            SQL(
+                """
+                FROM account_move m
+                JOIN collection_stage cur ON cur.id = m.collection_stage_id
+                JOIN LATERAL (
+                        SELECT MIN(s.day_offset) AS day_offset
+                          FROM collection_stage s
+                         WHERE s.policy_id = cur.policy_id
+                           AND s.responsible = 'manager'
+                     ) esc ON esc.day_offset <= cur.day_offset
+           LEFT JOIN res_partner cp ON cp.id = m.commercial_partner_id
+               WHERE m.move_type = 'out_invoice'
+                 AND m.state = 'posted'
+                 AND m.company_id = ANY(%s)
+                 AND m.collection_date_due + esc.day_offset BETWEEN %s AND %s
+                """,
+                params["company_ids"],
+                params["date_from"],
+                params["date_to"],
+            ),
+            {
+                "salesperson_id": SQL("COALESCE(m.invoice_user_id, cp.user_id)"),
+                "policy_id": SQL("cur.policy_id"),
+                "escalations": SQL("1"),
+            },
+        )
+
+    @api.model
+    def _collection_partner_policy(self, partner_alias, company_column):
+        """SQL expression: the collection policy of a commercial partner alias in a
+        company (the partner's own policy, else the company's default)."""
+        return SQL(
+            "COALESCE((%s.collection_policy_id ->> %s::text)::integer, "
+            "(SELECT collection_policy_id FROM res_company WHERE id = %s))",
+            SQL.identifier(partner_alias),
+            company_column,
+            company_column,
+        )
+
+    @api.model
+    def _collection_promise_source(self, params):
+        """Promises made (created), kept and broken (due) in the period."""
+        date_from, date_to = params["date_from"], params["date_to"]
+        made = SQL("pr.create_date::date BETWEEN %s AND %s", date_from, date_to)
+        due = SQL("pr.promised_date BETWEEN %s AND %s", date_from, date_to)
+        kept = SQL("pr.state = 'kept' AND %s", due)
+        broken = SQL("pr.state = 'broken' AND %s", due)
+        return (
+            SQL(
+                """
+                FROM collection_promise pr
+           LEFT JOIN res_partner p ON p.id = pr.partner_id
+           LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
+               WHERE pr.company_id = ANY(%s) AND ((%s) OR (%s))
+                """,
+                params["company_ids"],
+                made,
+                due,
+            ),
+            {
+                "salesperson_id": SQL("pr.user_id"),
+                "policy_id": self._collection_partner_policy(
+                    "cp", SQL("pr.company_id")
+                ),
+                "promises_made": SQL("CASE WHEN %s THEN 1 ELSE 0 END", made),
+                "promises_made_amount": SQL(
+                    "CASE WHEN %s THEN pr.amount ELSE 0 END", made
+                ),
+                "promises_kept": SQL("CASE WHEN %s THEN 1 ELSE 0 END", kept),
+                "promises_kept_amount": SQL(
+                    "CASE WHEN %s THEN pr.amount ELSE 0 END", kept
+                ),
+                "promises_broken": SQL("CASE WHEN %s THEN 1 ELSE 0 END", broken),
+                "promises_broken_amount": SQL(
+                    "CASE WHEN %s THEN pr.amount ELSE 0 END", broken
+                ),
+            },
+        )
+
+    @api.model
+    def _collection_contact_source(self, params):
+        """Contacts logged in the period."""
+        contact_fields = self.env["collection.contact"]._fields
+        date_column = SQL.identifier(
+            "co", "date" if "date" in contact_fields else "create_date"
+        )
+        has_partner = "partner_id" in contact_fields
+        return (
+            SQL(
+                """
+                FROM collection_contact co
+                %s
+               WHERE co.company_id = ANY(%s)
+                 AND %s::date BETWEEN %s AND %s
+                """,
+                SQL(
+                    "LEFT JOIN res_partner p ON p.id = co.partner_id "
+                    "LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id"
+                )
+                if has_partner
+                else SQL(""),
+                params["company_ids"],
+                date_column,
+                params["date_from"],
+                params["date_to"],
+            ),
+            {
+                "salesperson_id": SQL("co.user_id"),
+                "policy_id": self._collection_partner_policy("cp", SQL("co.company_id"))
+                if has_partner
+                else SQL("NULL::integer"),
+                "contacts": SQL("1"),
+            },
+        )

@@ -1,0 +1,608 @@
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, format_amount, format_date
+
+PROMISE_STATES = [
+    ("open", "Open"),
+    ("kept", "Kept"),
+    ("broken", "Broken"),
+    ("cancelled", "Cancelled"),
+]
+
+
+class CollectionPromise(models.Model):
+    """A customer's promise to pay some of their open invoices by a date.
+
+    While it is open and its date has not passed, the daily run executes no new
+    collection stage on its invoices. Once the date has passed, the daily run judges
+    it against the payments actually reconciled with the invoices.
+    """
+
+    _name = "collection.promise"
+    _description = "Promise to Pay"
+    _inherit = ["mail.thread"]
+    _order = "promised_date desc, id desc"
+    _check_company_auto = True
+
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        compute="_compute_company_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
+    move_ids = fields.Many2many(
+        "account.move",
+        "collection_promise_account_move_rel",
+        "promise_id",
+        "move_id",
+        string="Invoices",
+        required=True,
+        domain="[('move_type', '=', 'out_invoice'), ('state', '=', 'posted'), "
+        "('payment_state', 'in', ('not_paid', 'partial')), "
+        "('company_id', '=', company_id)]",
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        check_company=True,
+        compute="_compute_partner_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Salesperson",
+        index=True,
+        domain="[('share', '=', False)]",
+        compute="_compute_user_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+        tracking=True,
+        help="Follows the promise and gets an activity if it is broken.",
+    )
+    date = fields.Date(
+        string="Promised On",
+        required=True,
+        readonly=True,
+        default=fields.Date.context_today,
+        help="Day the promise was made: payments count from this day on.",
+    )
+    promised_date = fields.Date(
+        string="Payment Date",
+        required=True,
+        tracking=True,
+        help="Day by which the customer promised to pay. Collection escalation is "
+        "paused until this day included.",
+    )
+    currency_id = fields.Many2one(
+        "res.currency",
+        compute="_compute_currency_id",
+        store=True,
+        precompute=True,
+        readonly=True,
+    )
+    amount = fields.Monetary(
+        string="Promised Amount",
+        required=True,
+        tracking=True,
+        currency_field="currency_id",
+    )
+    amount_paid = fields.Monetary(
+        string="Paid Toward Promise",
+        compute="_compute_amount_paid",
+        currency_field="currency_id",
+        help="Payments reconciled with the invoices between the day the promise was "
+        "made and the payment date.",
+    )
+    amount_residual = fields.Monetary(
+        string="Open Amount",
+        compute="_compute_amount_residual",
+        currency_field="currency_id",
+        help="What the invoices still owe today.",
+    )
+    state = fields.Selection(
+        PROMISE_STATES,
+        required=True,
+        default="open",
+        readonly=True,
+        index=True,
+        tracking=True,
+        copy=False,
+    )
+    date_closed = fields.Date(
+        string="Closed On", readonly=True, copy=False, help="Day the promise was judged."
+    )
+    contact_id = fields.Many2one(
+        "collection.contact",
+        string="Contact",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The contact in which the customer made this promise.",
+    )
+    note = fields.Text()
+
+    # -------------------------------------------------------------------------
+    # Computes
+    # -------------------------------------------------------------------------
+
+    @api.depends("move_ids")
+    def _compute_company_id(self):
+        for promise in self:
+            # the first invoice decides; the constraints reject mixed invoices
+            promise.company_id = (
+                promise.company_id or promise.move_ids[:1].company_id or self.env.company
+            )
+
+    @api.depends("move_ids")
+    def _compute_partner_id(self):
+        for promise in self:
+            promise.partner_id = (
+                promise.partner_id or promise.move_ids[:1].commercial_partner_id
+            )
+
+    @api.depends("move_ids")
+    def _compute_user_id(self):
+        for promise in self:
+            promise.user_id = (
+                promise.user_id
+                or (promise.move_ids and promise.move_ids[0]._collection_salesperson())
+                or self.env.user
+            )
+
+    @api.depends("move_ids.currency_id", "company_id")
+    def _compute_currency_id(self):
+        for promise in self:
+            currencies = promise.move_ids.currency_id
+            promise.currency_id = (
+                currencies if len(currencies) == 1 else promise.company_id.currency_id
+            )
+
+    def _compute_amount_paid(self):
+        paid = self._collection_paid_amounts()
+        for promise in self:
+            promise.amount_paid = paid.get(promise.id, 0.0)
+
+    @api.depends("move_ids.amount_residual")
+    def _compute_amount_residual(self):
+        for promise in self:
+            promise.amount_residual = sum(promise.move_ids.mapped("amount_residual"))
+
+    @api.depends("partner_id", "amount", "currency_id", "promised_date")
+    def _compute_display_name(self):
+        for promise in self:
+            if not promise.partner_id or not promise.promised_date:
+                promise.display_name = self.env._("New Promise to Pay")
+                continue
+            promise.display_name = self.env._(
+                "%(partner)s: %(amount)s by %(date)s",
+                partner=promise.partner_id.name,
+                amount=format_amount(self.env, promise.amount, promise.currency_id),
+                date=format_date(self.env, promise.promised_date),
+            )
+
+    # -------------------------------------------------------------------------
+    # Validation
+    # -------------------------------------------------------------------------
+
+    @api.constrains("move_ids", "partner_id", "company_id", "amount")
+    def _check_collection_promise(self):
+        """Invoices first (their open amount is meaningless otherwise), then the
+        amount."""
+        for promise in self.filtered(lambda p: p.state == "open"):
+            promise._check_collection_moves()
+            promise._check_collection_amount()
+
+    def _check_collection_moves(self):
+        for promise in self:
+            moves = promise.move_ids
+            if not moves:
+                raise ValidationError(
+                    self.env._("A promise to pay must cover at least one invoice.")
+                )
+            for move in moves:
+                if move.move_type != "out_invoice":
+                    raise ValidationError(
+                        self.env._(
+                            "%(move)s is not a customer invoice: a promise to pay "
+                            "only covers customer invoices.",
+                            move=move.display_name,
+                        )
+                    )
+                if move.commercial_partner_id != promise.partner_id.commercial_partner_id:
+                    raise ValidationError(
+                        self.env._(
+                            "Invoice %(move)s belongs to %(move_partner)s, not to "
+                            "%(partner)s: a promise to pay covers invoices of one "
+                            "customer.",
+                            move=move.display_name,
+                            move_partner=move.commercial_partner_id.display_name,
+                            partner=promise.partner_id.display_name,
+                        )
+                    )
+                if move.company_id != promise.company_id:
+                    raise ValidationError(
+                        self.env._(
+                            "Invoice %(move)s belongs to company %(move_company)s, "
+                            "not to %(company)s.",
+                            move=move.display_name,
+                            move_company=move.company_id.display_name,
+                            company=promise.company_id.display_name,
+                        )
+                    )
+                if move.state != "posted":
+                    raise ValidationError(
+                        self.env._(
+                            "Invoice %(move)s is not posted: a promise to pay only "
+                            "covers posted invoices.",
+                            move=move.display_name,
+                        )
+                    )
+                if move.payment_state not in ("not_paid", "partial"):
+                    raise ValidationError(
+                        self.env._(
+                            "Invoice %(move)s has nothing left to pay: a promise to "
+                            "pay only covers unpaid invoices.",
+                            move=move.display_name,
+                        )
+                    )
+            if len(moves.currency_id) > 1:
+                raise ValidationError(
+                    self.env._(
+                        "The invoices of a promise to pay must be in one currency: "
+                        "record one promise per currency."
+                    )
+                )
+            others = (
+                self.sudo()
+                .search(
+                    [
+                        ("id", "not in", self.ids),
+                        ("state", "=", "open"),
+                        ("move_ids", "in", moves.ids),
+                    ],
+                    limit=1,
+                )
+            )
+            if others:
+                taken = others.move_ids & moves
+                raise ValidationError(
+                    self.env._(
+                        "Invoice %(move)s already has an open promise to pay "
+                        "(%(promise)s): cancel it before recording a new one.",
+                        move=taken[:1].display_name,
+                        promise=others.display_name,
+                    )
+                )
+
+    def _check_collection_amount(self):
+        for promise in self:
+            currency = promise.currency_id
+            if currency.compare_amounts(promise.amount, 0) <= 0:
+                raise ValidationError(
+                    self.env._("The promised amount must be greater than zero.")
+                )
+            open_amount = sum(promise.move_ids.mapped("amount_residual"))
+            if currency.compare_amounts(promise.amount, open_amount) > 0:
+                raise ValidationError(
+                    self.env._(
+                        "The promised amount %(amount)s is more than the open amount "
+                        "of its invoices (%(open)s).",
+                        amount=format_amount(self.env, promise.amount, currency),
+                        open=format_amount(self.env, open_amount, currency),
+                    )
+                )
+
+    @api.constrains("promised_date")
+    def _check_collection_promised_date(self):
+        today = fields.Date.context_today(self)
+        for promise in self.filtered(lambda p: p.state == "open"):
+            if promise.promised_date < today:
+                raise ValidationError(
+                    self.env._(
+                        "The payment date %(date)s is in the past: a promise to pay "
+                        "is for today or a later day.",
+                        date=format_date(self.env, promise.promised_date),
+                    )
+                )
+
+    # -------------------------------------------------------------------------
+    # CRUD
+    # -------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        promises = super().create(vals_list)
+        if not self.env.context.get("collection_promise_no_log"):
+            promises._collection_log_on_invoices(
+                {
+                    promise: self.env._(
+                        "Promise to pay recorded by %(user)s: %(amount)s by %(date)s "
+                        "(salesperson: %(salesperson)s). Collection escalation is "
+                        "paused until then.",
+                        user=self.env.user.name,
+                        amount=format_amount(self.env, promise.amount, promise.currency_id),
+                        date=format_date(self.env, promise.promised_date),
+                        salesperson=promise.user_id.name or "-",
+                    )
+                    for promise in promises
+                }
+            )
+        return promises
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_judged(self):
+        if any(promise.state in ("kept", "broken") for promise in self):
+            raise UserError(
+                self.env._(
+                    "Kept and broken promises feed the customer's reliability: they "
+                    "cannot be deleted."
+                )
+            )
+
+    # -------------------------------------------------------------------------
+    # Actions
+    # -------------------------------------------------------------------------
+
+    def action_cancel(self):
+        """Cancel open promises: the collection process of their invoices resumes."""
+        not_open = self.filtered(lambda p: p.state != "open")
+        if not_open:
+            raise UserError(
+                self.env._(
+                    "Only open promises can be cancelled (%(promise)s is %(state)s).",
+                    promise=not_open[0].display_name,
+                    state=dict(
+                        self._fields["state"]._description_selection(self.env)
+                    )[not_open[0].state],
+                )
+            )
+        self._collection_close(
+            "cancelled",
+            self.env._(
+                "Promise to pay of %(amount)s by %(date)s cancelled by %(user)s: the "
+                "collection process resumes."
+            ),
+        )
+        return True
+
+    def action_view_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [("id", "in", self.move_ids.ids)]
+        action["context"] = {"default_move_type": "out_invoice", "create": False}
+        if len(self.move_ids) == 1:
+            action.update(views=[(False, "form")], res_id=self.move_ids.id)
+        return action
+
+    # -------------------------------------------------------------------------
+    # Judgment
+    # -------------------------------------------------------------------------
+
+    def _collection_paid_amounts(self):
+        """Return ``{promise_id: amount}``: the payments reconciled with the
+        promise's invoices, dated between the day of the promise and its payment
+        date, in the promise's currency. Credit notes are not payments."""
+        promise_ids = [pid for pid in self.ids if pid]
+        if not promise_ids:
+            return {}
+        self.env["account.partial.reconcile"].flush_model(
+            ["debit_move_id", "credit_move_id", "debit_amount_currency", "max_date"]
+        )
+        self.env["account.move.line"].flush_model(["move_id", "display_type"])
+        self.env["account.move"].flush_model(["move_type"])
+        self.flush_model(["date", "promised_date", "move_ids"])
+        query = SQL(
+            """
+            SELECT p.id, SUM(apr.debit_amount_currency)
+              FROM collection_promise p
+              JOIN collection_promise_account_move_rel rel ON rel.promise_id = p.id
+              JOIN account_move_line l
+                ON l.move_id = rel.move_id
+               AND l.display_type = 'payment_term'
+              JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
+              JOIN account_move_line pl ON pl.id = apr.credit_move_id
+              JOIN account_move pm ON pm.id = pl.move_id
+             WHERE p.id = ANY(%(ids)s)
+               AND pm.move_type = 'entry'
+               AND apr.max_date BETWEEN p.date AND p.promised_date
+          GROUP BY p.id
+            """,
+            ids=promise_ids,
+        )
+        return dict(self.env.execute_query(query))
+
+    @api.model
+    def _collection_judge_due(self, today):
+        """Judge the open promises whose payment date has passed (daily run).
+
+        Kept when the payments reconciled with the invoices between the promise
+        and its date reach the promised amount (or the invoices are fully paid);
+        broken otherwise, with an activity for the salesperson; cancelled when the
+        invoices were settled otherwise (credit note, reset to draft). Returns the
+        number of promises judged.
+        """
+        promises = self.sudo().search(
+            [("state", "=", "open"), ("promised_date", "<", today)]
+        )
+        if not promises:
+            return 0
+        paid = promises._collection_paid_amounts()
+        kept, broken, void = promises.browse(), promises.browse(), promises.browse()
+        for promise in promises:
+            if promise._collection_fully_paid() or (
+                promise.currency_id.compare_amounts(
+                    paid.get(promise.id, 0.0), promise.amount
+                )
+                >= 0
+            ):
+                kept |= promise
+            elif not any(move._collection_is_open() for move in promise.move_ids):
+                void |= promise
+            else:
+                broken |= promise
+        kept._collection_close(
+            "kept",
+            self.env._("Promise to pay of %(amount)s by %(date)s kept: %(paid)s paid."),
+            paid,
+        )
+        void._collection_close(
+            "cancelled",
+            self.env._(
+                "Promise to pay of %(amount)s by %(date)s cancelled: the invoices "
+                "were settled otherwise."
+            ),
+            paid,
+        )
+        broken._collection_close(
+            "broken",
+            self.env._(
+                "Promise to pay of %(amount)s by %(date)s broken: %(paid)s paid. The "
+                "collection process resumes."
+            ),
+            paid,
+        )
+        broken._collection_schedule_broken_activities()
+        return len(promises)
+
+    @api.model
+    def _collection_judge_settled(self, moves):
+        """Close at once the open promises whose invoices no longer need collecting:
+        kept when all are paid, cancelled when settled otherwise (e.g. reversed)."""
+        if not moves:
+            return
+        promises = self.sudo().search(
+            [("state", "=", "open"), ("move_ids", "in", moves.ids)]
+        )
+        settled = promises.filtered(
+            lambda p: not any(move._collection_is_open() for move in p.move_ids)
+        )
+        if not settled:
+            return
+        paid = settled._collection_paid_amounts()
+        kept = settled.filtered(lambda p: p._collection_fully_paid())
+        kept._collection_close(
+            "kept",
+            self.env._(
+                "Promise to pay of %(amount)s by %(date)s kept: the invoices are paid."
+            ),
+            paid,
+        )
+        (settled - kept)._collection_close(
+            "cancelled",
+            self.env._(
+                "Promise to pay of %(amount)s by %(date)s cancelled: the invoices "
+                "were settled otherwise."
+            ),
+            paid,
+        )
+
+    def _collection_fully_paid(self):
+        self.ensure_one()
+        return all(
+            move.state == "posted" and move.payment_state in ("paid", "in_payment")
+            for move in self.move_ids
+        )
+
+    def _collection_close(self, state, message, paid=None):
+        """Set the final ``state`` and log ``message`` (with %(amount)s, %(date)s,
+        %(paid)s, %(user)s placeholders filled) on each invoice."""
+        if not self:
+            return
+        if paid is None:
+            paid = self._collection_paid_amounts()
+        today = fields.Date.context_today(self)
+        self.write({"state": state, "date_closed": today})
+        self._collection_log_on_invoices(
+            {
+                promise: message
+                % {
+                    "amount": format_amount(self.env, promise.amount, promise.currency_id),
+                    "date": format_date(self.env, promise.promised_date),
+                    "paid": format_amount(
+                        self.env, paid.get(promise.id, 0.0), promise.currency_id
+                    ),
+                    "user": self.env.user.name,
+                }
+                for promise in self
+            }
+        )
+
+    def _collection_log_on_invoices(self, body_by_promise):
+        """Log one note per promise on each of its invoices (one batch per body)."""
+        for promise, text in body_by_promise.items():
+            body = Markup("<p>%s</p>") % text
+            promise.move_ids._message_log_batch({move.id: body for move in promise.move_ids})
+
+    def _collection_schedule_broken_activities(self):
+        """One activity per open invoice of each broken promise, for its salesperson."""
+        activity_type = self.env.ref(
+            "account_collections.mail_activity_type_collection_promise_broken"
+        )
+        model_id = self.env["ir.model"]._get_id("account.move")
+        today = fields.Date.context_today(self)
+        vals_list = []
+        for promise in self:
+            for move in promise.move_ids.filtered(lambda m: m._collection_is_open()):
+                user = promise.user_id if promise.user_id.active else self.env["res.users"]
+                user = user or move._collection_salesperson()
+                user = user or move._collection_manager(user) or self.env.user
+                vals_list.append(
+                    {
+                        "res_model_id": model_id,
+                        "res_id": move.id,
+                        "activity_type_id": activity_type.id,
+                        "summary": self.env._(
+                            "Promise to pay broken: %(amount)s was promised by %(date)s",
+                            amount=format_amount(
+                                self.env, promise.amount, promise.currency_id
+                            ),
+                            date=format_date(self.env, promise.promised_date),
+                        ),
+                        "date_deadline": today,
+                        "user_id": user.id,
+                        "automated": True,
+                        "collection_promise_id": promise.id,
+                    }
+                )
+        if vals_list:
+            self.env["mail.activity"].sudo().create(vals_list)
+
+    # -------------------------------------------------------------------------
+    # Helpers for other models
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_counts_by_partner(self, partners, states):
+        """Return ``{(commercial_partner_id, state): count}`` over the allowed
+        companies, whoever the salesperson (reliability is about the customer)."""
+        groups = (
+            self.sudo()
+            ._read_group(
+                [
+                    ("partner_id", "in", partners.commercial_partner_id.ids),
+                    ("state", "in", list(states)),
+                    ("company_id", "in", self.env.companies.ids),
+                ],
+                ["partner_id", "state"],
+                ["__count"],
+            )
+        )
+        counts = defaultdict(int)
+        for partner, state, count in groups:
+            counts[partner.id, state] = count
+        return counts

@@ -1,0 +1,220 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+WORKLIST_KINDS = [("activity", "Activity"), ("promise", "Promise Due")]
+
+
+class CollectionWorklist(models.Model):
+    """The collector's worklist: open collection activities and open promises to
+    pay, one row each, sorted by a priority score whose parts stay visible.
+
+    Priority = amount points + days points + broken-promise points + history
+    points, where (amounts in company currency):
+
+    - amount points = 10 x log10(1 + overdue amount): each tenfold amount adds 10,
+      whatever the currency's unit;
+    - days points = days overdue / 4, at most 30 (120 days);
+    - broken-promise points = 10 per promise the customer broke, at most 30;
+    - history points = customer's average days late / 3, at most 20 (60 days).
+
+    The expected payment date is the due date moved by the customer's own
+    amount-weighted average days late: what will not pay by itself comes first.
+    """
+
+    _name = "collection.worklist"
+    _description = "Collection Worklist"
+    _auto = False
+    _order = "priority desc, date_deadline, id"
+    _rec_name = "summary"
+
+    kind = fields.Selection(WORKLIST_KINDS, readonly=True)
+    activity_id = fields.Many2one("mail.activity", readonly=True)
+    activity_type_id = fields.Many2one(
+        "mail.activity.type", string="Activity Type", readonly=True
+    )
+    summary = fields.Char(readonly=True)
+    promise_id = fields.Many2one("collection.promise", string="Promise", readonly=True)
+    move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    date_deadline = fields.Date(string="Due On", readonly=True)
+    date_due = fields.Date(string="Invoice Due Date", readonly=True)
+    amount_residual = fields.Monetary(string="Open Amount", readonly=True)
+    amount_overdue = fields.Monetary(string="Overdue Amount", readonly=True)
+    days_overdue = fields.Integer(readonly=True, aggregator="max")
+    broken_count = fields.Integer(string="Broken Promises", readonly=True, aggregator="max")
+    avg_days_late = fields.Float(
+        string="Customer's Average Days Late", digits=(16, 1), readonly=True, aggregator="avg"
+    )
+    date_expected = fields.Date(
+        string="Expected Payment",
+        readonly=True,
+        help="Due date moved by the customer's amount-weighted average days late on "
+        "their paid invoices.",
+    )
+    score_amount = fields.Float(
+        string="Amount Points", digits=(16, 1), readonly=True, aggregator="avg",
+        help="10 x log10(1 + overdue amount in company currency).",
+    )
+    score_days = fields.Float(
+        string="Days Points", digits=(16, 1), readonly=True, aggregator="avg",
+        help="Days overdue / 4, at most 30.",
+    )
+    score_broken = fields.Float(
+        string="Broken Promise Points", digits=(16, 1), readonly=True, aggregator="avg",
+        help="10 per promise to pay the customer broke, at most 30.",
+    )
+    score_history = fields.Float(
+        string="History Points", digits=(16, 1), readonly=True, aggregator="avg",
+        help="Customer's average days late on paid invoices / 3, at most 20.",
+    )
+    priority = fields.Float(
+        digits=(16, 1), readonly=True, aggregator="max",
+        help="Sum of the amount, days, broken promise and history points.",
+    )
+
+    @api.depends("kind", "move_id", "promise_id", "summary", "activity_type_id")
+    def _compute_display_name(self):
+        for row in self:
+            if row.kind == "promise":
+                row.display_name = row.promise_id.sudo().display_name
+            else:
+                row.display_name = " - ".join(
+                    filter(None, [row.move_id.name, row.summary or row.activity_type_id.name])
+                )
+
+    def _query(self):
+        return SQL(
+            """
+            WITH item AS (
+                SELECT a.id * 2 AS id,
+                       'activity' AS kind,
+                       a.id AS activity_id,
+                       a.activity_type_id,
+                       a.summary,
+                       NULL::integer AS promise_id,
+                       m.id AS move_id,
+                       m.commercial_partner_id AS partner_id,
+                       m.company_id,
+                       a.user_id,
+                       a.date_deadline,
+                       COALESCE(m.collection_date_due, m.invoice_date_due) AS date_due,
+                       m.amount_residual_signed AS amount_residual,
+                       CASE WHEN m.collection_days_overdue > 0
+                            THEN m.amount_residual_signed ELSE 0 END AS amount_overdue,
+                       COALESCE(m.collection_days_overdue, 0) AS days_overdue
+                  FROM mail_activity a
+                  JOIN account_move m ON m.id = a.res_id
+                 WHERE a.res_model = 'account.move'
+                   AND a.active
+                   AND (a.collection_stage_id IS NOT NULL
+                        OR a.collection_promise_id IS NOT NULL)
+             UNION ALL
+                SELECT p.id * 2 + 1,
+                       'promise',
+                       NULL,
+                       NULL,
+                       NULL,
+                       p.id,
+                       NULL,
+                       p.partner_id,
+                       p.company_id,
+                       p.user_id,
+                       p.promised_date,
+                       MIN(COALESCE(m.collection_date_due, m.invoice_date_due)),
+                       SUM(m.amount_residual_signed),
+                       SUM(CASE WHEN m.collection_days_overdue > 0
+                                THEN m.amount_residual_signed ELSE 0 END),
+                       MAX(COALESCE(m.collection_days_overdue, 0))
+                  FROM collection_promise p
+                  JOIN collection_promise_account_move_rel rel ON rel.promise_id = p.id
+                  JOIN account_move m ON m.id = rel.move_id
+                 WHERE p.state = 'open'
+              GROUP BY p.id
+            ), broken AS (
+                SELECT partner_id, company_id, COUNT(*) AS broken_count
+                  FROM collection_promise
+                 WHERE state = 'broken'
+              GROUP BY partner_id, company_id
+            ), scored AS (
+                SELECT i.*,
+                       c.currency_id,
+                       COALESCE(b.broken_count, 0) AS broken_count,
+                       COALESCE(rp.collection_avg_days_late, 0)::numeric AS avg_days_late,
+                       ROUND(10 * LOG(1 + GREATEST(i.amount_overdue, 0)::numeric), 1)
+                           AS score_amount,
+                       ROUND(LEAST(i.days_overdue, 120) / 4.0, 1) AS score_days,
+                       10.0 * LEAST(COALESCE(b.broken_count, 0), 3) AS score_broken,
+                       ROUND(LEAST(GREATEST(
+                           COALESCE(rp.collection_avg_days_late, 0)::numeric, 0), 60) / 3.0,
+                           1) AS score_history
+                  FROM item i
+                  JOIN res_company c ON c.id = i.company_id
+                  JOIN res_partner rp ON rp.id = i.partner_id
+             LEFT JOIN broken b
+                    ON b.partner_id = i.partner_id AND b.company_id = i.company_id
+            )
+            SELECT s.*,
+                   (s.date_due + ROUND(s.avg_days_late)::integer) AS date_expected,
+                   s.score_amount + s.score_days + s.score_broken + s.score_history
+                       AS priority
+              FROM scored s
+            """
+        )
+
+    def init(self):
+        self.env.cr.execute(
+            SQL(
+                "CREATE OR REPLACE VIEW %s AS (%s)",
+                SQL.identifier(self._table),
+                self._query(),
+            )
+        )
+
+    # -------------------------------------------------------------------------
+    # Actions
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def action_open_worklist(self):
+        """"My Collections": a salesperson's own rows; a manager's team, grouped by
+        salesperson."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_collections.collection_worklist_action"
+        )
+        context = {"search_default_due": 1}
+        if self.env.user.has_group("account_collections.group_collection_manager"):
+            context["search_default_group_user"] = 1
+        else:
+            context["search_default_mine"] = 1
+        action["context"] = context
+        return action
+
+    def _collection_moves(self):
+        self.ensure_one()
+        if self.kind == "promise":
+            return self.promise_id.move_ids.filtered(
+                lambda m: m.payment_state in ("not_paid", "partial")
+            )
+        return self.move_id
+
+    def action_log_contact(self):
+        """Log a contact about the row's invoice(s), closing its activity."""
+        self.ensure_one()
+        return self.env["collection.contact.wizard"]._collection_action_open(
+            moves=self._collection_moves(), activity=self.activity_id
+        )
+
+    def action_open_document(self):
+        """Open the row's invoice, or its promise."""
+        self.ensure_one()
+        record = self.promise_id if self.kind == "promise" else self.move_id
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": record._name,
+            "res_id": record.id,
+            "views": [(False, "form")],
+            "target": "current",
+        }

@@ -1,0 +1,109 @@
+"""XLSX writer of the receivable aging (xlsxwriter), used by the aging wizard."""
+
+import io
+
+import xlsxwriter
+
+# widths in characters
+NAME_WIDTH_MIN, NAME_WIDTH_MAX = 20, 50
+AMOUNT_WIDTH = 15
+
+
+def _money_format(currency):
+    decimals = currency.decimal_places
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
+
+def collection_aging_xlsx(wizard, result, detail):
+    """Return the bytes of the aging workbook of ``wizard``.
+
+    :param result: the dict returned by ``_collection_aging``.
+    :param detail: the rows returned by ``_collection_aging_detail``.
+
+    Sheet 1: a header row (group, bucket labels, Total), one row per group and a
+    last row whose first cell is "Total". Sheet 2: one row per journal item.
+    Sheet 3: the parameters. Every figure is written as a value.
+    """
+    env = wizard.env
+    currency = env["res.currency"].browse(result["currency_id"])
+    output = io.BytesIO()
+    workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+    header = workbook.add_format(
+        {"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "text_wrap": True}
+    )
+    header_amount = workbook.add_format(
+        {"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "align": "right"}
+    )
+    money = workbook.add_format({"num_format": _money_format(currency)})
+    total_label = workbook.add_format({"bold": True, "top": 1})
+    total_money = workbook.add_format(
+        {"bold": True, "top": 1, "num_format": _money_format(currency)}
+    )
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+
+    # --- sheet 1: one row per group --------------------------------------------
+    sheet = workbook.add_worksheet(env._("Aging"))
+    group_label = (
+        env._("Customer") if wizard.group_by == "partner" else env._("Salesperson")
+    )
+    sheet.write_row(0, 0, [group_label], header)
+    sheet.write_row(0, 1, [*result["labels"], env._("Total")], header_amount)
+    for row_index, row in enumerate(result["rows"], start=1):
+        sheet.write_string(row_index, 0, row["name"])
+        sheet.write_row(row_index, 1, [*row["amounts"], row["total"]], money)
+    total_row = len(result["rows"]) + 1
+    sheet.write_string(total_row, 0, env._("Total"), total_label)
+    sheet.write_row(total_row, 1, [*result["totals"], result["total"]], total_money)
+    last_col = len(result["labels"]) + 1
+    name_width = max([len(row["name"]) for row in result["rows"]] + [len(group_label)])
+    sheet.set_column(0, 0, min(max(name_width + 2, NAME_WIDTH_MIN), NAME_WIDTH_MAX))
+    sheet.set_column(1, last_col, AMOUNT_WIDTH)
+    sheet.freeze_panes(1, 1)
+    sheet.autofilter(0, 0, max(total_row - 1, 0), last_col)
+
+    # --- sheet 2: one row per journal item --------------------------------------
+    sheet = workbook.add_worksheet(env._("Detail"))
+    columns = [
+        (env._("Company"), 20),
+        (env._("Customer"), 30),
+        (env._("Salesperson"), 20),
+        (env._("Journal Entry"), 20),
+        (env._("Date"), 12),
+        (env._("Due Date"), 12),
+        (env._("Days"), 8),
+        (env._("Bucket"), 12),
+        (env._("Excluded"), 10),
+        (env._("Open Amount"), AMOUNT_WIDTH),
+    ]
+    for col, (title, width) in enumerate(columns):
+        sheet.write_string(0, col, title, header)
+        sheet.set_column(col, col, width)
+    company_names = {company.id: company.name for company in wizard.company_ids.sudo()}
+    yes, no = env._("Yes"), env._("No")
+    for row_index, item in enumerate(detail, start=1):
+        sheet.write_string(row_index, 0, company_names.get(item["company_id"], ""))
+        sheet.write_string(row_index, 1, item["partner_name"] or "")
+        sheet.write_string(row_index, 2, item["user_name"] or "")
+        sheet.write_string(row_index, 3, item["move_name"] or "")
+        sheet.write_datetime(row_index, 4, item["date"], date_format)
+        if item["date_maturity"]:
+            sheet.write_datetime(row_index, 5, item["date_maturity"], date_format)
+        sheet.write_number(row_index, 6, item["days"])
+        sheet.write_string(row_index, 7, result["labels"][item["bucket"]])
+        sheet.write_string(row_index, 8, yes if item["excluded"] else no)
+        sheet.write_number(row_index, 9, item["amount"], money)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(detail), 1), len(columns) - 1)
+
+    # --- sheet 3: parameters ------------------------------------------------------
+    sheet = workbook.add_worksheet(env._("Parameters"))
+    for row_index, (label, value) in enumerate(
+        wizard._collection_aging_parameter_lines()
+    ):
+        sheet.write_string(row_index, 0, label, header)
+        sheet.write_string(row_index, 1, value)
+    sheet.set_column(0, 0, 22)
+    sheet.set_column(1, 1, 60)
+
+    workbook.close()
+    return output.getvalue()

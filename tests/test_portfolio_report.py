@@ -1,0 +1,325 @@
+from datetime import date
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from .common import CollectionCommon
+
+REPORT_DATE = date(2026, 3, 31)  # 90-day period: 2026-01-01 .. 2026-03-31
+PREVIOUS_DATE = date(2026, 3, 24)  # previous week: 2025-12-25 .. 2026-03-24
+
+
+@tagged("post_install", "-at_install")
+class TestPortfolioKpis(CollectionCommon):
+    """Portfolio KPIs against a small portfolio computed by hand.
+
+    ===  ===========  ===========  ======  ===========  ===========================
+    inv  invoice      due          amount  salesperson  as of 2026-03-31
+    ===  ===========  ===========  ======  ===========  ===========================
+    A    2025-12-01   2025-12-31   1000    Sam          open, 90 days late
+    B    2026-01-10   2026-02-09   2000    Sam          paid 2026-02-19 (40 days)
+    C    2026-02-01   2026-03-03   3000    Sally        1000 paid 03-10, 28 days late
+    D    2026-03-15   2026-04-14   4000    Sally        not due
+    E    2026-03-20   2026-03-20   -500    Sam          credit note, unapplied
+    F    2026-03-01   2026-03-31   600     Sam          not due (paid 04-05, later)
+    G    2026-03-27   2026-04-26   700     Sam          not due (after the prev. week)
+    ===  ===========  ===========  ======  ===========  ===========================
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        post = cls._post_invoice
+        cls.inv_a = post(date(2025, 12, 31), 1000, invoice_date=date(2025, 12, 1))
+        cls.inv_b = post(date(2026, 2, 9), 2000, invoice_date=date(2026, 1, 10))
+        cls.inv_c = post(
+            date(2026, 3, 3),
+            3000,
+            partner=cls.customer_2,
+            user=cls.salesperson_2,
+            invoice_date=date(2026, 2, 1),
+        )
+        cls.inv_d = post(
+            date(2026, 4, 14),
+            4000,
+            partner=cls.customer_2,
+            user=cls.salesperson_2,
+            invoice_date=date(2026, 3, 15),
+        )
+        cls.refund_e = post(
+            date(2026, 3, 20),
+            500,
+            move_type="out_refund",
+            invoice_date=date(2026, 3, 20),
+        )
+        cls.inv_f = post(date(2026, 3, 31), 600, invoice_date=date(2026, 3, 1))
+        cls.inv_g = post(date(2026, 4, 26), 700, invoice_date=date(2026, 3, 27))
+        CollectionCommon._pay(cls, cls.inv_b, pay_date=date(2026, 2, 19))
+        CollectionCommon._pay(cls, cls.inv_c, 1000, pay_date=date(2026, 3, 10))
+        # the daily run escalates A and C to manager stages
+        CollectionCommon._run(cls, REPORT_DATE)
+        CollectionCommon._pay(cls, cls.inv_f, pay_date=date(2026, 4, 5))
+        cls.portfolio = cls.env["collection.portfolio.report"]
+
+    def _kpis(self, date_to=REPORT_DATE, period_days=90, company=None):
+        return self.portfolio._collection_kpis(
+            (company or self.company).ids, date_to, period_days
+        )
+
+    def assertFigures(self, figures, expected):
+        for key, value in expected.items():
+            with self.subTest(figure=key):
+                if value is None:
+                    self.assertIsNone(figures[key])
+                else:
+                    self.assertAlmostEqual(figures[key], value, places=3)
+
+    def test_headline_kpis(self):
+        kpis = self._kpis()
+        self.assertEqual(kpis["date_from"], date(2026, 1, 1))
+        self.assertEqual(kpis["previous_date_to"], PREVIOUS_DATE)
+        self.assertFigures(
+            kpis,
+            {
+                "receivable": 7800.0,
+                "not_due": 5300.0,
+                "overdue": 2500.0,
+                "overdue_ratio": 2500 / 7800,
+                "opening_receivable": 1000.0,
+                "credit_sales": 9800.0,
+                "dso": 7800 / 9800 * 90,
+                "best_dso": 5300 / 9800 * 90,
+                "add": (7800 - 5300) / 9800 * 90,
+                "cei": (1000 + 9800 - 7800) / (1000 + 9800 - 5300) * 100,
+                "weighted_days_late": (1000 * 90 + 2000 * 28) / 3000,
+                "collection_period": 40.0,
+                "average_age": (1000 * 120 + 2000 * 58 + 4000 * 16 + 600 * 30 + 700 * 4)
+                / 8300,
+                "escalations": 2,
+            },
+        )
+
+    def test_previous_week_and_changes(self):
+        kpis = self._kpis()
+        self.assertFigures(
+            kpis["previous"],
+            {
+                "receivable": 7100.0,
+                "not_due": 4600.0,
+                "credit_sales": 9100.0,
+                "dso": 7100 / 9100 * 90,
+                "weighted_days_late": (1000 * 83 + 2000 * 21) / 3000,
+            },
+        )
+        self.assertFigures(
+            kpis["delta"],
+            {
+                "receivable": 700.0,
+                "overdue": 0.0,
+                "overdue_ratio": 2500 / 7800 - 2500 / 7100,
+                "dso": 7800 / 9800 * 90 - 7100 / 9100 * 90,
+                "weighted_days_late": 7.0,
+                "escalations": 0,
+            },
+        )
+        # the same figures, computed for the previous week directly
+        self.assertFigures(self._kpis(PREVIOUS_DATE), kpis["previous"])
+
+    def test_later_payment_is_ignored_in_the_past(self):
+        """F was paid on 04-05: open as of 03-31, settled as of 04-05."""
+        self.assertAlmostEqual(self._kpis()["receivable"], 7800.0)
+        later = self._kpis(date(2026, 4, 5))
+        self.assertAlmostEqual(later["receivable"], 7200.0)
+        # F (600 in 35 days) and B (2000 in 40 days) fully paid in the period
+        self.assertAlmostEqual(
+            later["collection_period"], (2000 * 40 + 600 * 35) / 2600
+        )
+
+    def test_breakdown_per_salesperson_and_policy(self):
+        kpis = self._kpis()
+        rows = {row["key"]: row for row in kpis["by_salesperson"]}
+        self.assertEqual(set(rows), {self.salesperson.id, self.salesperson_2.id})
+        self.assertEqual(
+            [row["key"] for row in kpis["by_salesperson"]],
+            [self.salesperson_2.id, self.salesperson.id],
+            "largest receivable first",
+        )
+        self.assertEqual(rows[self.salesperson.id]["name"], "Sam Seller")
+        self.assertFigures(
+            rows[self.salesperson.id],
+            {
+                "receivable": 1800.0,
+                "overdue": 500.0,
+                "overdue_ratio": 500 / 1800,
+                "credit_sales": 2800.0,
+                "dso": 1800 / 2800 * 90,
+                "weighted_days_late": 90.0,
+                "escalations": 1,
+            },
+        )
+        self.assertFigures(
+            rows[self.salesperson_2.id],
+            {
+                "receivable": 6000.0,
+                "overdue": 2000.0,
+                "weighted_days_late": 28.0,
+                "escalations": 1,
+            },
+        )
+        self.assertAlmostEqual(rows[self.salesperson.id]["delta"]["receivable"], 700.0)
+        self.assertAlmostEqual(
+            sum(row["receivable"] for row in kpis["by_salesperson"]), kpis["receivable"]
+        )
+        (policy_row,) = kpis["by_policy"]
+        self.assertEqual(policy_row["key"], self.policy.id)
+        self.assertFigures(policy_row, {"receivable": 7800.0, "cei": kpis["cei"]})
+
+    def test_aging_and_top_debtors_come_from_the_aging_wizard(self):
+        kpis = self._kpis()
+        aging = self.env["collection.aging.wizard"]._collection_aging(
+            self.company.ids, REPORT_DATE
+        )
+        self.assertEqual(kpis["aging"]["labels"], aging["labels"])
+        self.assertEqual(kpis["aging"]["totals"], aging["totals"])
+        self.assertAlmostEqual(kpis["aging"]["total"], kpis["receivable"])
+        self.assertAlmostEqual(kpis["aging"]["totals"][0], kpis["not_due"])
+        top = [
+            (row["name"], row["total"], row["overdue"]) for row in kpis["top_debtors"]
+        ]
+        self.assertEqual(
+            top, [("Globex Customer", 6000.0, 2000.0), ("Acme Customer", 1800.0, 500.0)]
+        )
+
+    def test_period_without_sales_is_not_available(self):
+        kpis = self._kpis(date(2027, 6, 30))
+        self.assertAlmostEqual(kpis["receivable"], 7200.0)
+        self.assertFigures(
+            kpis,
+            {
+                "credit_sales": 0.0,
+                "dso": None,
+                "best_dso": None,
+                "add": None,
+                "collection_period": None,
+                # opening 7200 + no sales - closing 7200, nothing collectable left
+                "cei": 0.0,
+            },
+        )
+        html = self._render_html(date(2027, 6, 30))
+        self.assertIn("n/a", html)
+
+    def test_empty_portfolio(self):
+        company_b = self.setup_other_company(name="Empty Company")["company"]
+        kpis = self._kpis(company=company_b)
+        self.assertFigures(
+            kpis,
+            {
+                "receivable": 0.0,
+                "overdue": 0.0,
+                "overdue_ratio": None,
+                "dso": None,
+                "best_dso": None,
+                "add": None,
+                "cei": None,
+                "weighted_days_late": None,
+                "collection_period": None,
+                "average_age": None,
+                "escalations": 0,
+            },
+        )
+        self.assertEqual(kpis["by_salesperson"], [])
+        self.assertEqual(kpis["top_debtors"], [])
+        self.assertEqual(kpis["delta"]["dso"], None)
+        html = self._render_html(company=company_b)
+        self.assertIn("Nothing is owed.", html)
+
+    def test_bad_input(self):
+        with self.assertRaises(UserError):
+            self._kpis(period_days=-3)
+        with self.assertRaises(UserError):
+            self.portfolio._collection_kpis([], REPORT_DATE)
+
+    # -------------------------------------------------------------------------
+    # QWeb report
+    # -------------------------------------------------------------------------
+
+    def _render_html(self, date_to=REPORT_DATE, company=None, env=None):
+        html, report_type = (env or self.env)["ir.actions.report"]._render_qweb_html(
+            "account_collections.action_report_portfolio_status",
+            (company or self.company).ids,
+            data={"date_to": str(date_to)},
+        )
+        self.assertEqual(report_type, "html")
+        return html.decode()
+
+    def test_report_renders_figures_chart_and_definitions(self):
+        html = self._render_html()
+        for text in (
+            "Portfolio status: " + self.company.name,
+            "7,800.00",  # total receivable
+            "32.1 %",  # overdue ratio
+            "71.6",  # DSO
+            "54.5 %",  # CEI
+            "+$\N{NO-BREAK SPACE}700.00",  # receivable change since the previous week
+            "Globex Customer",
+            "Sally Seller",
+            "Standard collection",  # the policy
+            "Best Possible DSO = receivable not yet due",  # definitions footnote
+        ):
+            with self.subTest(text=text):
+                self.assertIn(text, html)
+        # aging chart: one bar per non-empty bucket, the largest at full width
+        self.assertIn("width: 100.0%", html)
+
+    # -------------------------------------------------------------------------
+    # Access
+    # -------------------------------------------------------------------------
+
+    def test_access(self):
+        manager = self._create_collection_user(
+            "portfolio_manager",
+            "Paula Manager",
+            groups=["base.group_user", "account.group_account_manager"],
+        )
+        company_b = self.setup_other_company(name="Other Company")["company"]
+        # a manager sees their company's report, not another company's
+        kpis = self.portfolio.with_user(manager)._collection_kpis(
+            self.company.ids, REPORT_DATE
+        )
+        self.assertAlmostEqual(kpis["receivable"], 7800.0)
+        self.assertIn("7,800.00", self._render_html(env=self.env(user=manager)))
+        with self.assertRaises(AccessError):
+            self.portfolio.with_user(manager)._collection_kpis(
+                company_b.ids, REPORT_DATE
+            )
+        # a salesperson sees no portfolio report, dashboard or delivery log
+        with self.assertRaises(AccessError):
+            self.portfolio.with_user(self.salesperson)._collection_kpis(
+                self.company.ids, REPORT_DATE
+            )
+        for model in ("collection.portfolio.line", "collection.report.log"):
+            with self.subTest(model=model), self.assertRaises(AccessError):
+                self.env[model].with_user(self.salesperson).search([])
+
+    def test_dashboard_lines(self):
+        manager = self._create_collection_user(
+            "dashboard_manager",
+            "Dana Manager",
+            groups=["base.group_user", "account.group_account_manager"],
+        )
+        lines = self.env["collection.portfolio.line"].with_user(manager)
+        groups = lines._read_group([], ["user_id"], ["amount:sum"])
+        amounts = {user: amount for user, amount in groups}
+        # open items today: F is paid, the rest is still open
+        self.assertAlmostEqual(amounts[self.salesperson], 1000 - 500 + 700)
+        self.assertAlmostEqual(amounts[self.salesperson_2], 6000.0)
+        line_c = lines.search([("move_id", "=", self.inv_c.id)])
+        self.assertEqual(line_c.stage_id, self.stage_escalation)
+        self.assertEqual(line_c.partner_id, self.customer_2)
+        self.assertEqual(line_c.policy_id, self.policy)
+        # another company's receivable is not visible
+        company_b = self.setup_other_company(name="Company B")["company"]
+        self._post_invoice(date(2026, 3, 3), 999, company=company_b)
+        self.assertNotIn(
+            999.0, lines.search([]).mapped("amount"), "record rule on the company"
+        )
