@@ -541,6 +541,17 @@ class AccountMove(models.Model):
                 self.browse(move_id)._collection_log_error(error)
         return done
 
+    def _collection_write(self, vals):
+        """Write collection fields (no accounting field) on posted invoices.
+
+        A plain ``write`` on an invoice re-synchronises its tax and payment term
+        lines and flags it as manually modified: about 20 ms an invoice, for
+        nothing, since collection fields change no journal item.
+        """
+        return self.with_context(
+            skip_invoice_sync=True, skip_is_manually_modified=True
+        ).write(vals)
+
     def _collection_log_error(self, error):
         self.ensure_one()
         message = str(error) or error.__class__.__name__
@@ -550,7 +561,7 @@ class AccountMove(models.Model):
             self.id,
             message,
         )
-        self.write(
+        self._collection_write(
             {
                 "collection_error": message,
                 "collection_error_date": fields.Date.context_today(self),
@@ -621,7 +632,7 @@ class AccountMove(models.Model):
         ).create(activity_vals)
         for stage in stages:
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
-            stage_moves.write(
+            stage_moves._collection_write(
                 {"collection_stage_id": stage.id, "collection_error": False,
                  "collection_error_date": False}
             )
