@@ -28,9 +28,8 @@ def odoo_args(description):
     return parser
 
 
-def registry_from_args(args):
-    """Parse the Odoo configuration and return the database's registry."""
-    import odoo
+def configure(args):
+    """Parse the Odoo configuration (addons path, log level) from the arguments."""
     from odoo.tools import config
 
     odoo_argv = [
@@ -44,6 +43,13 @@ def registry_from_args(args):
     if args.addons_path:
         odoo_argv += ["--addons-path", args.addons_path]
     config.parse_config(odoo_argv)
+
+
+def registry_from_args(args):
+    """Parse the Odoo configuration and return the database's registry."""
+    import odoo
+
+    configure(args)
     return odoo.modules.registry.Registry(args.database)
 
 
