@@ -51,9 +51,14 @@ def daily_run(env, today, max_activities=None):
         if move.collection_excluded or move.amount_residual <= 0:
             continue
         start = move.company_id.collection_start_date
-        due = move.invoice_date_due
+        due = move.collection_date_due
         if not due or (start and due < start):
             continue
+        if "collection_promise_ids" in move._fields and any(
+            promise.state == "open" and promise.promised_date >= today
+            for promise in move.collection_promise_ids
+        ):
+            continue  # escalation paused by a promise to pay
         policy = _policy(move)
         reached = [
             s for s in policy.stage_ids if due + timedelta(days=s.day_offset) <= today

@@ -68,7 +68,9 @@ else
             die "installing $modules failed"
         fi
     else
-        echo "== resuming the interrupted build of $TEMPLATE"
+        echo "== resuming the interrupted build of $TEMPLATE (addon updated first)"
+        odoo_bin -c "$CONF" -d "$TEMPLATE" -u account_collections --stop-after-init \
+            --logfile="$LOG_DIR/bench-install.log" || die "updating the addon failed"
     fi
     echo "== generating $SCALE invoices (log: $LOG_DIR/bench-generate.log)"
     (cd "$ADDON_DIR" && $NICE "$PYTHON" bench/generate.py -c "$CONF" -d "$TEMPLATE" \
