@@ -640,6 +640,18 @@ class AccountMove(models.Model):
                 self.browse(move_id)._collection_log_error(error)
         return done
 
+    def _collection_write(self, vals):
+        """Write collection fields (no accounting field) on posted invoices.
+
+        A plain ``write`` on an invoice re-synchronises its tax and payment term
+        lines and flags it as manually modified: about 20 ms an invoice, for
+        nothing, since collection fields change no journal item. Nor are they
+        tracked: skip preparing the tracking of the invoice's tracked fields.
+        """
+        return self.with_context(
+            skip_invoice_sync=True, skip_is_manually_modified=True, mail_notrack=True
+        ).write(vals)
+
     def _collection_log_error(self, error):
         self.ensure_one()
         message = str(error) or error.__class__.__name__
@@ -649,7 +661,7 @@ class AccountMove(models.Model):
             self.id,
             message,
         )
-        self.write(
+        self._collection_write(
             {
                 "collection_error": message,
                 "collection_error_date": fields.Date.context_today(self),
@@ -679,32 +691,50 @@ class AccountMove(models.Model):
         for activity in previous:
             previous_by_move_user[activity.res_id, activity.user_id.id] |= activity
 
+        stage_vals = {
+            stage: {
+                "activity_type_id": stage.activity_type_id.id,
+                "summary": stage.summary or stage.activity_type_id.summary or stage.name,
+                "note": stage.note or stage.activity_type_id.default_note,
+                "date_deadline": today,
+                "automated": True,
+                "collection_stage_id": stage.id,
+                "collection_notified": False,
+            }
+            for stage in stages
+        }
+        due_labels = {}
         activity_vals, bodies = [], {}
+        moved_on = defaultdict(lambda: self.env["mail.activity"])
         superseded = self.env["mail.activity"]
         for move in moves:
             stage = stage_of[move]
             user, notes = move._collection_responsible(stage)
-            superseded |= previous_by_move_user[move.id, user.id]
-            activity_vals.append(
-                {
-                    "res_model_id": model_id,
-                    "res_id": move.id,
-                    "activity_type_id": stage.activity_type_id.id,
-                    "summary": stage.summary or stage.activity_type_id.summary or stage.name,
-                    "note": stage.note or stage.activity_type_id.default_note,
-                    "date_deadline": today,
-                    "user_id": user.id,
-                    "automated": True,
-                    "collection_stage_id": stage.id,
-                    "collection_notified": False,
-                }
-            )
+            previous_user = previous_by_move_user[move.id, user.id]
+            if previous_user:
+                # the user's open collection activity on the invoice moves on to the
+                # new stage: closing it and creating another would post a "done"
+                # message per activity (about 7 ms each)
+                moved_on[stage] |= previous_user[:1]
+                superseded |= previous_user[1:]
+            else:
+                activity_vals.append(
+                    {
+                        **stage_vals[stage],
+                        "res_model_id": model_id,
+                        "res_id": move.id,
+                        "user_id": user.id,
+                    }
+                )
+            due = move.collection_date_due
+            if due not in due_labels:
+                due_labels[due] = format_date(self.env, due)
             body = Markup("<p>%s</p>") % self.env._(
                 "Collection stage %(stage)s (%(offset)s days from the due date "
                 "%(due)s): activity for %(user)s.",
                 stage=stage.name,
                 offset=stage.day_offset,
-                due=format_date(self.env, move.collection_date_due),
+                due=due_labels[due],
                 user=user.name,
             )
             for note in notes:
@@ -715,12 +745,15 @@ class AccountMove(models.Model):
             superseded.action_feedback(
                 feedback=self.env._("Superseded by the next collection stage.")
             )
-        self.env["mail.activity"].sudo().with_context(
+        activity_model = self.env["mail.activity"].sudo().with_context(
             mail_activity_quick_update=True
-        ).create(activity_vals)
+        )
+        for stage, activities in moved_on.items():
+            activities.with_env(activity_model.env).write(stage_vals[stage])
+        activity_model.create(activity_vals)
         for stage in stages:
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
-            stage_moves.write(
+            stage_moves._collection_write(
                 {"collection_stage_id": stage.id, "collection_error": False,
                  "collection_error_date": False}
             )
