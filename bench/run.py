@@ -179,11 +179,20 @@ class Runner:
         self.record("daily_first", firsts, **info)
         self.record("daily_steady", steadies, **self.steady_info)
 
+    @staticmethod
+    def due_work(env, day):
+        from freezegun import freeze_time
+
+        with freeze_time(day):
+            companies = env["res.company"].search([])
+            return env["account.move"]._collection_due_work(companies.ids, day)
+
     def steady(self, registry, measures):
         """The next day on the processed portfolio, rolled back after each run."""
         day = self.today + timedelta(days=1)
         for _ in range(self.args.repeat):
             with environment(registry) as env:
+                advancing = len(self.due_work(env, day))
                 env.cr.execute(
                     "SELECT count(*) FROM mail_activity WHERE collection_stage_id "
                     "IS NOT NULL"
@@ -196,7 +205,8 @@ class Runner:
                     "IS NOT NULL"
                 )
                 self.steady_info = {
-                    "activities": env.cr.fetchone()[0] - before,
+                    "invoices_advanced": advancing,
+                    "new_activities": env.cr.fetchone()[0] - before,
                     "batches": len(batches),
                 }
                 measures.append(m)
@@ -728,8 +738,9 @@ def markdown(output):
     steady = output["results"].get("daily_steady", {})
     if steady:
         lines.append(
-            f"Ordinary day: {steady.get('activities', 0):,} activities in "
-            f"{steady.get('batches')} batches."
+            f"Ordinary day: {steady.get('invoices_advanced', 0):,} invoices advance "
+            f"({steady.get('new_activities', 0):,} new activities, the others move "
+            f"their user's open activity on), in {steady.get('batches')} batch(es)."
         )
     if output["checks"]:
         lines += ["", "Checks:"]

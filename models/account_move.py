@@ -694,7 +694,9 @@ class AccountMove(models.Model):
         stage_vals = {
             stage: {
                 "activity_type_id": stage.activity_type_id.id,
-                "summary": stage.summary or stage.activity_type_id.summary or stage.name,
+                "summary": (
+                    stage.summary or stage.activity_type_id.summary or stage.name
+                ),
                 "note": stage.note or stage.activity_type_id.default_note,
                 "date_deadline": today,
                 "automated": True,
@@ -745,8 +747,10 @@ class AccountMove(models.Model):
             superseded.action_feedback(
                 feedback=self.env._("Superseded by the next collection stage.")
             )
-        activity_model = self.env["mail.activity"].sudo().with_context(
-            mail_activity_quick_update=True
+        activity_model = (
+            self.env["mail.activity"]
+            .sudo()
+            .with_context(mail_activity_quick_update=True)
         )
         for stage, activities in moved_on.items():
             activities.with_env(activity_model.env).write(stage_vals[stage])
