@@ -45,6 +45,7 @@
         "web.assets_tests": ["account_collections/static/tests/tours/**/*"],
     },
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": True,
 }

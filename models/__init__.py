@@ -12,3 +12,4 @@ from . import collection_report_log
 from . import collection_promise
 from . import collection_contact
 from . import collection_worklist
+from . import mail_activity_type

@@ -1,7 +1,7 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_amount, format_date, plaintext2html
 
 CONTACT_CHANNELS = [
@@ -96,6 +96,32 @@ class CollectionContact(models.Model):
     # -------------------------------------------------------------------------
     # Logging a contact
     # -------------------------------------------------------------------------
+
+    @api.constrains("move_ids", "partner_id", "company_id")
+    def _check_collection_moves(self):
+        """A contact is about open invoices of its customer in its company (also
+        when created without the wizard)."""
+        for contact in self:
+            moves = contact.move_ids
+            self._collection_check_moves(moves)
+            if moves.commercial_partner_id != contact.partner_id.commercial_partner_id:
+                raise ValidationError(
+                    self.env._(
+                        "The invoices of the contact belong to %(move_partner)s, not "
+                        "to %(partner)s.",
+                        move_partner=moves.commercial_partner_id.display_name,
+                        partner=contact.partner_id.display_name,
+                    )
+                )
+            if moves.company_id != contact.company_id:
+                raise ValidationError(
+                    self.env._(
+                        "The invoices of the contact belong to company %(move_company)s, "
+                        "not to %(company)s.",
+                        move_company=moves.company_id.display_name,
+                        company=contact.company_id.display_name,
+                    )
+                )
 
     @api.model
     def _collection_check_moves(self, moves):

@@ -6,6 +6,11 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, format_amount, format_date
 
+# set by the daily judgment or the cancel action only
+JUDGED_FIELDS = {"state", "date_closed"}
+# what was promised: frozen once the promise is closed
+PROMISED_FIELDS = {"move_ids", "partner_id", "amount", "promised_date"}
+
 PROMISE_STATES = [
     ("open", "Open"),
     ("kept", "Kept"),
@@ -329,6 +334,8 @@ class CollectionPromise(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if any(JUDGED_FIELDS & set(vals) for vals in vals_list):
+            self._collection_check_judging()
         promises = super().create(vals_list)
         if not self.env.context.get("collection_promise_no_log"):
             promises._collection_log_on_invoices(
@@ -348,6 +355,28 @@ class CollectionPromise(models.Model):
                 }
             )
         return promises
+
+    def write(self, vals):
+        if JUDGED_FIELDS & set(vals):
+            self._collection_check_judging()
+        if PROMISED_FIELDS & set(vals) and any(p.state != "open" for p in self):
+            raise UserError(
+                self.env._(
+                    "A promise to pay that was kept, broken or cancelled cannot be "
+                    "changed: record a new promise."
+                )
+            )
+        return super().write(vals)
+
+    def _collection_check_judging(self):
+        # the status is judged against real payments, it is not typed in
+        if not self.env.context.get("collection_promise_judging"):
+            raise UserError(
+                self.env._(
+                    "The status of a promise to pay is set by the daily run against "
+                    "the payments received, or by cancelling the promise."
+                )
+            )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_judged(self):
@@ -534,7 +563,9 @@ class CollectionPromise(models.Model):
         if paid is None:
             paid = self._collection_paid_amounts()
         today = fields.Date.context_today(self)
-        self.write({"state": state, "date_closed": today})
+        self.with_context(collection_promise_judging=True).write(
+            {"state": state, "date_closed": today}
+        )
         self._collection_log_on_invoices(
             {
                 promise: message
@@ -574,7 +605,11 @@ class CollectionPromise(models.Model):
                     promise.user_id if promise.user_id.active else self.env["res.users"]
                 )
                 user = user or move._collection_salesperson()
-                user = user or move._collection_manager(user) or self.env.user
+                user = (
+                    user
+                    or move._collection_manager(user)
+                    or move._collection_fallback_user()
+                )
                 vals_list.append(
                     {
                         "res_model_id": model_id,

@@ -168,7 +168,10 @@ class CollectionReportLog(models.Model):
                 )
                 logs |= self.create({**values, "state": "skipped", "note": reason})
                 continue
-            lang = user.lang or self.env.lang or "en_US"
+            lang, lang_note = self._collection_recipient_lang(company, user)
+            if lang_note:
+                _logger.info("Portfolio report to %s: %s", user.login, lang_note)
+                values["note"] = lang_note
             try:
                 if lang not in rendered:
                     with self.env.cr.savepoint():
@@ -183,6 +186,25 @@ class CollectionReportLog(models.Model):
                 continue
             logs |= self._collection_send(values, user, lang, rendered[lang])
         return logs
+
+    @api.model
+    def _collection_recipient_lang(self, company, user):
+        """Return the language to send the report to ``user`` in, and a note when
+        it is not theirs: a language removed after the recipient chose it falls
+        back to the company's language, else English."""
+        Lang = self.env["res.lang"]
+        lang = user.lang or self.env.lang or "en_US"
+        if lang == "en_US" or Lang._get_data(code=lang):
+            return lang, False
+        fallback = company.partner_id.lang
+        if not fallback or not Lang._get_data(code=fallback):
+            fallback = "en_US"
+        return fallback, self.env._(
+            "the language %(lang)s of the recipient is not installed: the report was "
+            "sent in %(fallback)s.",
+            lang=lang,
+            fallback=Lang._get_data(code=fallback).name or fallback,
+        )
 
     @api.model
     def _collection_render(self, company, date_to, lang):

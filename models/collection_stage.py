@@ -72,6 +72,41 @@ class CollectionStage(models.Model):
                     )
                 )
 
+    @api.constrains("activity_type_id")
+    def _check_activity_type_model(self):
+        for stage in self:
+            if stage.activity_type_id.res_model not in (False, "account.move"):
+                raise ValidationError(
+                    self.env._(
+                        "The activity type of stage '%(stage)s' must be usable on "
+                        "invoices; '%(type)s' is made for another model.",
+                        stage=stage.name,
+                        type=stage.activity_type_id.name,
+                    )
+                )
+
+    @api.constrains("mail_template_id")
+    def _check_mail_template_model(self):
+        for stage in self:
+            template = stage.mail_template_id
+            if template and template.model != "account.move":
+                raise ValidationError(
+                    self.env._(
+                        "The customer email template of stage '%(stage)s' must be "
+                        "made for invoices; '%(template)s' is made for another model.",
+                        stage=stage.name,
+                        template=template.name,
+                    )
+                )
+
+    def write(self, vals):
+        policies = self.policy_id
+        result = super().write(vals)
+        if "active" in vals or "policy_id" in vals:
+            # archiving or moving a policy's last stage would stop its follow-up
+            policies._check_has_stage()
+        return result
+
     @api.depends("policy_id", "day_offset")
     def _compute_display_name(self):
         for stage in self:

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResCompany(models.Model):
@@ -36,3 +37,17 @@ class ResCompany(models.Model):
         help="Internal users who receive the portfolio status report of this "
         "company by email every week.",
     )
+
+    @api.constrains("collection_policy_id")
+    def _check_collection_policy_company(self):
+        for company in self:
+            policy_company = company.collection_policy_id.sudo().company_id
+            if policy_company and policy_company != company:
+                raise ValidationError(
+                    self.env._(
+                        "The collection policy '%(policy)s' belongs to another "
+                        "company (%(company)s).",
+                        policy=company.collection_policy_id.sudo().display_name,
+                        company=policy_company.name,
+                    )
+                )

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
 
@@ -11,6 +12,7 @@ class ResPartner(models.Model):
         company_dependent=True,
         domain="[('company_id', 'in', (False, current_company_id))]",
         help="Overrides the company's default collection policy for this customer.",
+        groups="account_collections.group_collection_user",
     )
     collection_mail_contact = fields.Boolean(
         string="Receives Collection Emails",
@@ -23,16 +25,21 @@ class ResPartner(models.Model):
         groups="account_collections.group_collection_user",
     )
     collection_promise_kept_count = fields.Integer(
-        string="Promises Kept", compute="_compute_collection_reliability"
+        string="Promises Kept",
+        compute="_compute_collection_reliability",
+        groups="account_collections.group_collection_user",
     )
     collection_promise_broken_count = fields.Integer(
-        string="Promises Broken", compute="_compute_collection_reliability"
+        string="Promises Broken",
+        compute="_compute_collection_reliability",
+        groups="account_collections.group_collection_user",
     )
     collection_reliability = fields.Float(
         string="Promise Reliability (%)",
         compute="_compute_collection_reliability",
         digits=(16, 0),
         help="Share of the customer's judged promises to pay that were kept.",
+        groups="account_collections.group_collection_user",
     )
     collection_avg_days_late = fields.Float(
         string="Average Days Late",
@@ -41,12 +48,17 @@ class ResPartner(models.Model):
         copy=False,
         help="Amount-weighted average days between the due date and the payment of "
         "the customer's paid invoices. Refreshed by the daily collection run.",
+        groups="account_collections.group_collection_user",
     )
     collection_promise_count = fields.Integer(
-        string="Promises to Pay", compute="_compute_collection_counts"
+        string="Promises to Pay",
+        compute="_compute_collection_counts",
+        groups="account_collections.group_collection_user",
     )
     collection_contact_count = fields.Integer(
-        string="Collection Contacts", compute="_compute_collection_counts"
+        string="Collection Contacts",
+        compute="_compute_collection_counts",
+        groups="account_collections.group_collection_user",
     )
 
     @api.depends_context("allowed_company_ids")
@@ -162,6 +174,23 @@ class ResPartner(models.Model):
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"create": False}
         return action
+
+    @api.constrains("collection_policy_id")
+    def _check_collection_policy_company(self):
+        # the policy is set per company: it must be shared or the current company's
+        company = self.env.company
+        for partner in self:
+            policy = partner.collection_policy_id.sudo()
+            if policy.company_id and policy.company_id != company:
+                raise ValidationError(
+                    self.env._(
+                        "The collection policy '%(policy)s' belongs to another "
+                        "company (%(company)s) than %(current)s.",
+                        policy=policy.display_name,
+                        company=policy.company_id.name,
+                        current=company.name,
+                    )
+                )
 
     @api.depends_context("company")
     def _compute_collection_invoice_count(self):

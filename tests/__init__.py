@@ -10,3 +10,7 @@ from . import test_contacts
 from . import test_exclusion
 from . import test_worklist
 from . import test_collection_access
+from . import test_reliability
+from . import test_concurrency
+from . import test_bad_input
+from . import test_access

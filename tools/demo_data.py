@@ -3,6 +3,7 @@
 # action over the last days (so that chatters show a history) and once today.
 # ruff: noqa: F821  (``env`` is provided by odoo shell)
 import logging
+import os
 import random
 from datetime import timedelta
 
@@ -25,6 +26,8 @@ company.write(
     }
 )
 env.ref("base.user_admin").write({"email": "admin@andes-distribucion.example"})
+if os.environ.get("DEMO_BASE_URL"):
+    env["ir.config_parameter"].sudo().set_param("web.base.url", os.environ["DEMO_BASE_URL"])
 env["res.lang"]._activate_lang("es_ES")
 env["ir.module.module"].search([("state", "=", "installed")])._update_translations(
     ["es_ES"]
@@ -263,6 +266,12 @@ cron.method_direct_trigger()
 log_contact(
     open_overdue[4], "email", "promise", "Confirmed by email.", promised_in=7, share=0.5
 )
+# Commit, and build the report styles now: wkhtmltopdf fetches them from the running
+# server, which would otherwise wait for this transaction to build them itself.
+env.cr.commit()
+for bundle in ("web.report_assets_common", "web.report_assets_pdf"):
+    env["ir.qweb"]._get_asset_bundle(bundle, js=False).css()
+env.cr.commit()
 weekly = env.ref(
     "account_collections.ir_cron_collection_weekly_report", raise_if_not_found=False
 )

@@ -43,8 +43,17 @@ ADDONS_PATH="$ODOO_ADDONS_PATH,$BUILD_DIR"
 
 odoo_bin() { "$PYTHON" -m odoo "$@"; }
 
-# Lines of an Odoo log that are warnings or errors coming from this addon.
+# Lines of an Odoo log that are warnings or errors coming from this addon: its loggers,
+# its models, and its fields on Odoo's models (e.g. "Field account.move.collection_x").
 addon_log_problems() {
     grep -hE '^[0-9-]+ [0-9:,]+ [0-9]+ (WARNING|ERROR|CRITICAL) ' "$@" \
-        | grep -E 'account_collections|collection\.(policy|stage|promise|contact|aging|report)' || true
+        | grep -E 'account_collections|collection\.(policy|stage|promise|contact|aging|report|worklist|portfolio)|\.collection_[a-z]' \
+        || true
+}
+
+# Errors of any origin in an Odoo log (a failed query caused by the addon names only
+# the table), but pytest-odoo's notice about importing odoo.tests.
+log_errors() {
+    grep -hE '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$@" \
+        | grep -v 'odoo.tests.common: Importing test framework' || true
 }

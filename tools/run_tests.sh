@@ -50,9 +50,10 @@ status=$?
 set -e
 
 problems="$(addon_log_problems "$LOG_DIR/install.log" "$LOG_DIR/tests.log")"
+problems="$(printf '%s\n%s' "$problems" "$(log_errors "$LOG_DIR/tests.log")" | sort -u | sed '/^$/d')"
 if [ -n "$problems" ]; then
     echo "$problems" >&2
-    echo "ERROR: the Odoo log has warnings or errors from account_collections (above)" >&2
+    echo "ERROR: the Odoo log has errors, or warnings from account_collections (above)" >&2
     [ "$status" -eq 0 ] && status=1
 fi
 exit "$status"

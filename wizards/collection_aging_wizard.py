@@ -597,7 +597,9 @@ class CollectionAgingWizard(models.TransientModel):
         against the user's rights."""
         self.ensure_one()
         params = {
-            "company_ids": self.company_ids.ids,
+            # as stored: a company the user may not read must be refused by
+            # _collection_aging_scope(), not silently replaced by the current one
+            "company_ids": self.sudo().company_ids.ids,
             "date_at": self.date_at,
             "limits": self._collection_parse_limits(),
             "aging_by": self.aging_by,

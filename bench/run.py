@@ -1,0 +1,759 @@
+#!/usr/bin/env python3
+"""Measure the addon on a benchmark portfolio, next to its baselines.
+
+Usage (tools/run_bench.sh prepares the database and calls this)::
+
+    python3 bench/run.py -c odoo.conf -d ac_bench_run_50000 --repeat 5 \\
+        --json bench/results/latest.json --markdown bench/RESULTS.md
+
+Every figure is the median of ``--repeat`` runs (the first daily run, which
+changes the database, is measured on ``--first-repeat`` fresh copies made with
+``createdb -T``), with the peak resident memory the measure added to the process.
+Each one is printed next to a baseline measured in the same run on the same data:
+the naive ORM implementation of ``naive.py`` and, when its addon is installed, the
+OCA's ``account_financial_report`` aged partner balance. Work that changes the
+database is rolled back, except the first daily run on its copies.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import naive
+from benchlib import Measure, configure, environment, median, now, odoo_args
+
+TARGETS = {
+    # key: (seconds, minimum ratio to the baseline, baseline key)
+    "daily_steady": (3.0, 20, "naive"),
+    "daily_first": (90.0, None, "naive"),
+    "aging_today": (0.3, 15, "oca"),
+    "aging_past": (0.5, 15, "oca"),
+    "xlsx_summary": (0.5, None, "oca"),
+    "xlsx_detail": (3.0, 4, "oca"),
+    "kpis": (0.5, None, "naive"),
+    "weekly_job": (3.0, None, None),
+}
+LABELS = {
+    "daily_first": "First daily run (whole portfolio)",
+    "daily_steady": "Daily run, ordinary day",
+    "aging_today": "Aging as of today, by customer",
+    "aging_today_user": "Aging as of today, by salesperson",
+    "aging_past": "Aging as of 90 days ago, by customer",
+    "aging_past_user": "Aging as of 90 days ago, by salesperson",
+    "xlsx_summary": "XLSX of the aging by customer",
+    "xlsx_detail": "XLSX with the detail sheet",
+    "kpis": "Weekly KPIs of a company",
+    "report_render": "Portfolio report rendering (KPIs + PDF)",
+    "weekly_job": "Weekly job (KPIs, report, mails queued)",
+}
+
+
+def log(msg, *args):
+    print(("[run] " + msg) % args, flush=True)
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        self.results = {}
+        self.checks = []
+
+    # -- plumbing --------------------------------------------------------------
+
+    def measure(self, key, func, repeat=None, setup=None, rollback=True):
+        """Run ``func(env)`` ``repeat`` times, each in a transaction rolled back
+        afterwards; record the median time, the peak memory and the last result."""
+        repeat = repeat or self.args.repeat
+        measures, value = [], None
+        for _ in range(repeat):
+            with environment(self.registry) as env:
+                state = setup(env) if setup else None
+                env.flush_all()
+                with Measure(env) as m:
+                    value = func(env) if state is None else func(env, state)
+                    env.flush_all()
+                measures.append(m)
+                if rollback:
+                    env.cr.rollback()
+        self.record(key, measures)
+        return value
+
+    @staticmethod
+    def summary(measures):
+        """Medians of wall and CPU time, the largest peak memory, every run."""
+        peaks = [m.peak_mib for m in measures if m.peak_mib is not None]
+        return {
+            "seconds": median([m.seconds for m in measures]),
+            "cpu_seconds": median([m.cpu_seconds for m in measures]),
+            "peak_mib": round(max(peaks), 1) if peaks else None,
+            "runs": [round(m.seconds, 4) for m in measures],
+        }
+
+    def record(self, key, measures, **extra):
+        entry = self.results.setdefault(key, {})
+        entry.update(self.summary(measures), **extra)
+        log(
+            "%s: %.3f s wall, %.3f s CPU (median of %s), peak +%s MiB",
+            key,
+            entry["seconds"],
+            entry["cpu_seconds"],
+            len(measures),
+            entry["peak_mib"],
+        )
+
+    def baseline(self, key, kind, measures, note="", factor=1.0, **extra):
+        """Record a baseline; ``factor`` scales a sample up to the whole work."""
+        entry = self.results.setdefault(key, {})
+        figures = self.summary(measures)
+        figures["seconds"] *= factor
+        figures["cpu_seconds"] *= factor
+        entry.setdefault("baselines", {})[kind] = dict(figures, note=note, **extra)
+        log("%s baseline %s: %.3f s %s", key, kind, figures["seconds"], note)
+
+    # -- the daily run ---------------------------------------------------------------
+
+    def cron_run(self, env, day, commit):
+        """Call the daily action as Odoo's cron runner does (one batch per call,
+        progress records, a commit between calls) until nothing remains; return
+        the duration of each batch and the resident memory after it."""
+        from freezegun import freeze_time
+
+        cron = env.ref("account_collections.ir_cron_collection_run")
+        batches = []
+        with freeze_time(day):
+            while True:
+                job, progress = cron._add_progress()
+                t0 = now()
+                job._callback(cron.cron_name, cron.ir_actions_server_id.id)
+                if commit:
+                    env.cr.commit()
+                batches.append((now() - t0, _rss_mib()))
+                if not progress.remaining or len(batches) > 10000:
+                    break
+        return batches
+
+    def daily_first(self):
+        """First run on fresh copies of the database, then the ordinary next day."""
+        import odoo
+
+        today, db = self.today, self.args.database
+        firsts, steadies = [], []
+        info = {}
+        for rep in range(self.args.first_repeat):
+            copy = f"{db}_copy"
+            _createdb(copy, db)
+            registry = odoo.modules.registry.Registry(copy)
+            try:
+                with environment(registry) as env:
+                    with Measure(env) as m:
+                        batches = self.cron_run(env, today, commit=True)
+                    firsts.append(m)
+                    env.cr.execute(
+                        "SELECT count(*) FROM mail_activity "
+                        "WHERE collection_stage_id IS NOT NULL"
+                    )
+                    activities = env.cr.fetchone()[0]
+                    env.cr.execute(
+                        "SELECT count(*) FROM mail_mail WHERE create_date > now() - "
+                        "interval '1 hour'"
+                    )
+                    digests = env.cr.fetchone()[0]
+                    info = {
+                        "activities": activities,
+                        "batches": len(batches),
+                        "batch_max_s": round(max(b[0] for b in batches), 2),
+                        "batch_median_s": round(median([b[0] for b in batches]), 2),
+                        "rss_first_batch_mib": round(batches[0][1], 1),
+                        "rss_last_batch_mib": round(batches[-1][1], 1),
+                        "mails_queued": digests,
+                    }
+                    log("first run %s: %.1f s, %s", rep + 1, m.seconds, info)
+                if rep == self.args.first_repeat - 1:
+                    self.steady(registry, steadies)
+            finally:
+                _drop_registry(copy)
+                _dropdb(copy)
+        self.record("daily_first", firsts, **info)
+        self.record("daily_steady", steadies, **self.steady_info)
+
+    def steady(self, registry, measures):
+        """The next day on the processed portfolio, rolled back after each run."""
+        day = self.today + timedelta(days=1)
+        for _ in range(self.args.repeat):
+            with environment(registry) as env:
+                env.cr.execute(
+                    "SELECT count(*) FROM mail_activity WHERE collection_stage_id "
+                    "IS NOT NULL"
+                )
+                before = env.cr.fetchone()[0]
+                with Measure(env) as m:
+                    batches = self.cron_run(env, day, commit=False)
+                env.cr.execute(
+                    "SELECT count(*) FROM mail_activity WHERE collection_stage_id "
+                    "IS NOT NULL"
+                )
+                self.steady_info = {
+                    "activities": env.cr.fetchone()[0] - before,
+                    "batches": len(batches),
+                }
+                measures.append(m)
+                env.cr.rollback()
+        if self.args.naive:
+            with environment(registry) as env:
+                with Measure(env) as m:
+                    created, looked = naive.daily_run(env, day)
+                env.cr.rollback()
+            self.baseline(
+                "daily_steady",
+                "naive",
+                [m],
+                f"loop over {looked} open invoices, activity_schedule for {created}",
+            )
+
+    def naive_first(self):
+        """The naive first run on a sample of the invoices to advance,
+        extrapolated to the whole portfolio (it is linear in the activities)."""
+        total = self.results["daily_first"].get("activities") or 0
+        sample = self.args.naive_sample
+        with environment(self.registry) as env:
+            with Measure(env) as m:
+                created, _looked = naive.daily_run(
+                    env, self.today, max_activities=sample
+                )
+            env.cr.rollback()
+        if not created:
+            return
+        self.baseline(
+            "daily_first",
+            "naive",
+            [m],
+            f"measured on {created} activities ({m.seconds:.1f} s), extrapolated "
+            f"to {total}",
+            factor=total / created,
+            extrapolated=True,
+            sample_seconds=m.seconds,
+        )
+
+    # -- aging, XLSX ---------------------------------------------------------------
+
+    def wizard(self, env, date_at, group_by="partner"):
+        return env["collection.aging.wizard"].create(
+            {"date_at": date_at, "group_by": group_by, "company_ids": [(6, 0, [1])]}
+        )
+
+    def aging(self):
+        from odoo.addons.account_collections.wizards.collection_aging_wizard import (
+            DEFAULT_LIMITS,
+        )
+
+        company = self.company_id
+        for key, date_at in (
+            ("aging_today", self.today),
+            ("aging_past", self.today - timedelta(days=90)),
+        ):
+            for suffix, group_by in (("", "partner"), ("_user", "user")):
+                result = self.measure(
+                    key + suffix,
+                    lambda env, d=date_at, g=group_by: env[
+                        "collection.aging.wizard"
+                    ]._collection_aging([company], d, DEFAULT_LIMITS, group_by=g),
+                )
+                self.results[key + suffix]["total"] = round(result["total"], 2)
+                self.results[key + suffix]["groups"] = len(result["rows"])
+                if self.args.naive:
+                    with environment(self.registry) as env, Measure(env) as m:
+                        _groups, total = naive.aging(env, date_at, group_by)
+                    self.baseline(key + suffix, "naive", [m], total=total)
+                    self.check(
+                        f"{key + suffix}: total equals the naive total",
+                        result["total"],
+                        total,
+                    )
+            if self.oca:
+                self.oca_aging(key, date_at)
+
+    def oca_wizard(self, env, date_at, details):
+        accounts = env["account.account"].search(
+            [("account_type", "=", "asset_receivable")]
+        )
+        wizard = env["aged.partner.balance.report.wizard"].create(
+            {
+                "date_at": date_at,
+                "company_id": self.company_id,
+                "target_move": "posted",
+                "receivable_accounts_only": True,
+                "account_ids": [(6, 0, accounts.ids)],
+                "show_move_line_details": details,
+            }
+        )
+        # as the client sends it back to the server: dates as strings
+        data = json.loads(json.dumps(wizard._prepare_report_data(), default=str))
+        return wizard, data
+
+    def oca_aging(self, key, date_at):
+        report = "report.account_financial_report.aged_partner_balance"
+
+        def compute(env, state):
+            wizard, data = state
+            return env[report]._get_report_values(wizard.ids, data)
+
+        measures = []
+        for _ in range(self.args.repeat):
+            with environment(self.registry) as env:
+                state = self.oca_wizard(env, date_at, False)
+                env.flush_all()
+                with Measure(env) as m:
+                    values = compute(env, state)
+                measures.append(m)
+                total = round(
+                    sum(acc["residual"] for acc in values["aged_partner_balance"]), 2
+                )
+                env.cr.rollback()
+        self.baseline(
+            key,
+            "oca",
+            measures,
+            "account_financial_report aged partner balance",
+            total=total,
+        )
+        self.check(
+            f"{key}: total equals the OCA total", self.results[key]["total"], total
+        )
+
+    def xlsx(self):
+        from odoo.addons.account_collections.report.collection_aging_xlsx import (
+            collection_aging_xlsx,
+        )
+
+        today = self.today
+
+        def summary(env, wizard):
+            result = wizard._collection_aging_result()
+            return len(collection_aging_xlsx(wizard, result, []))
+
+        def detail(env, wizard):
+            wizard.action_export_xlsx()
+            return len(wizard.xlsx_file)
+
+        size = self.measure(
+            "xlsx_summary", summary, setup=lambda env: self.wizard(env, today)
+        )
+        self.results["xlsx_summary"]["bytes"] = size
+        size = self.measure(
+            "xlsx_detail", detail, setup=lambda env: self.wizard(env, today)
+        )
+        self.results["xlsx_detail"]["bytes_base64"] = size
+        if self.oca:
+            xlsx = "report.a_f_r.report_aged_partner_balance_xlsx"
+            for key, details in (("xlsx_summary", False), ("xlsx_detail", True)):
+                measures = []
+                for _ in range(self.args.repeat):
+                    with environment(self.registry) as env:
+                        wizard, data = self.oca_wizard(env, today, details)
+                        env.flush_all()
+                        with Measure(env) as m:
+                            content, _kind = (
+                                env[xlsx]
+                                .with_context(active_model=wizard._name)
+                                .create_xlsx_report(wizard.ids, data)
+                            )
+                        measures.append(m)
+                        env.cr.rollback()
+                self.baseline(
+                    key,
+                    "oca",
+                    measures,
+                    "account_financial_report XLSX"
+                    + (" with move line details" if details else ""),
+                    bytes=len(content),
+                )
+
+    # -- KPIs and the weekly job -------------------------------------------------------
+
+    def weekly(self):
+        from freezegun import freeze_time
+
+        today, company = self.today, self.company_id
+        self.measure(
+            "kpis",
+            lambda env: env["collection.portfolio.report"]._collection_kpis(
+                [company], today
+            ),
+        )
+
+        def render(env):
+            with freeze_time(today):
+                return env["collection.report.log"]._collection_render(
+                    env["res.company"].browse(company), today, "en_US"
+                )
+
+        rendered = self.measure("report_render", render)
+        self.results["report_render"]["mimetype"] = rendered["mimetype"]
+
+        def subscribe(env):
+            users = env["res.users"].search(
+                [("login", "in", ("collections", "leader1", "leader2", "leader3"))]
+            )
+            env["res.company"].browse(company).collection_report_user_ids = users
+            return env.ref("account_collections.ir_cron_collection_weekly_report")
+
+        def job(env, cron):
+            with freeze_time(today):
+                while True:
+                    runner, progress = cron._add_progress()
+                    runner._callback(cron.cron_name, cron.ir_actions_server_id.id)
+                    if not progress.remaining:
+                        break
+            env.cr.execute(
+                "SELECT count(*) FROM collection_report_log WHERE state = 'sent'"
+            )
+            return env.cr.fetchone()[0]
+
+        sent = self.measure("weekly_job", job, setup=subscribe)
+        self.results["weekly_job"]["mails_queued"] = sent
+        if self.args.naive:
+            with environment(self.registry) as env, Measure(env) as m:
+                naive.kpis(env, env["res.company"].browse(company), today)
+            self.baseline("kpis", "naive", [m], "loops over invoices and items")
+
+    # -- checks and output -------------------------------------------------------------
+
+    def check(self, name, value, expected):
+        ok = (
+            value is not None and expected is not None and abs(value - expected) < 0.005
+        )
+        self.checks.append(
+            {"check": name, "value": value, "expected": expected, "ok": ok}
+        )
+        log("check %s: %s (%s vs %s)", name, "OK" if ok else "FAILED", value, expected)
+
+    def evaluate(self):
+        """Ratios to the baselines and whether each target is met: on wall time
+        (what a user waits, inflated when the machine is shared) and on CPU time
+        (this process, its children and its PostgreSQL backend)."""
+        for entry in self.results.values():
+            entry["ratios"] = {}
+            entry["cpu_ratios"] = {}
+            for kind, base in entry.get("baselines", {}).items():
+                if base.get("seconds") and entry.get("seconds"):
+                    entry["ratios"][kind] = round(base["seconds"] / entry["seconds"], 1)
+                if base.get("cpu_seconds") and entry.get("cpu_seconds"):
+                    entry["cpu_ratios"][kind] = round(
+                        base["cpu_seconds"] / entry["cpu_seconds"], 1
+                    )
+        for key, (limit, min_ratio, against) in TARGETS.items():
+            entry = self.results.get(key)
+            if not entry:
+                continue
+
+            def met(seconds, ratios, limit=limit, min_ratio=min_ratio, against=against):
+                ok = seconds is not None and seconds < limit
+                if min_ratio and against in ratios:
+                    ok = ok and ratios[against] >= min_ratio
+                return ok
+
+            entry["target"] = {
+                "seconds": limit,
+                "ratio": min_ratio,
+                "against": against,
+                "met": met(entry["seconds"], entry["ratios"]),
+                "met_cpu": met(entry["cpu_seconds"], entry["cpu_ratios"]),
+            }
+
+    def machine(self):
+        def read(path):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    return f.read()
+            except OSError:
+                return ""
+
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        mem = next(
+            (
+                int(line.split()[1]) // 1024
+                for line in read("/proc/meminfo").splitlines()
+                if line.startswith("MemTotal")
+            ),
+            None,
+        )
+        pg = subprocess.run(
+            ["psql", "-Atqc", "SHOW server_version", "postgres"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        import odoo.release
+
+        return {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "memory_mib": mem,
+            "python": platform.python_version(),
+            "postgresql": pg,
+            "odoo": odoo.release.version,
+            "load_average": os.getloadavg(),
+        }
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _rss_mib():
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _db_param(db, key):
+    value = subprocess.run(
+        [
+            "psql",
+            "-Atqc",
+            f"SELECT value FROM ir_config_parameter WHERE key = '{key}'",
+            db,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not value:
+        raise SystemExit(f"{db} is not a benchmark database ({key} is not set)")
+    return value
+
+
+def _createdb(name, template):
+    subprocess.run(["dropdb", "--if-exists", name], check=True)
+    subprocess.run(["createdb", "-T", template, name], check=True)
+
+
+def _dropdb(name):
+    subprocess.run(["dropdb", "--if-exists", name], check=True)
+
+
+def _drop_registry(name):
+    import odoo
+
+    odoo.modules.registry.Registry.delete(name)
+    odoo.sql_db.close_db(name)
+
+
+def main():
+    parser = odoo_args(__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--first-repeat", type=int, default=None)
+    parser.add_argument("--naive-sample", type=int, default=500)
+    parser.add_argument("--no-naive", dest="naive", action="store_false")
+    parser.add_argument("--only", help="comma-separated parts: daily,aging,xlsx,weekly")
+    parser.add_argument("--template", help="template database (reported only)")
+    parser.add_argument("--json")
+    parser.add_argument("--markdown")
+    parser.add_argument("--generate-log")
+    args = parser.parse_args()
+    parts = set((args.only or "daily,aging,xlsx,weekly").split(","))
+
+    import odoo
+
+    configure(args)
+    started = now()
+    runner = Runner(args)
+    load_start = os.getloadavg()
+    runner.today = date.fromisoformat(_db_param(args.database, "bench.today"))
+    scale = int(_db_param(args.database, "bench.scale"))
+    if args.first_repeat is None:
+        args.first_repeat = 3 if scale > 10000 else args.repeat
+    if "daily" in parts:
+        # first, while nothing is connected to the database, which is copied
+        runner.daily_first()
+    registry = runner.registry = odoo.modules.registry.Registry(args.database)
+    with environment(registry) as env:
+        runner.company_id = env.ref("base.main_company").id
+        runner.oca = "aged.partner.balance.report.wizard" in env
+        generate_stats = json.loads(
+            env["ir.config_parameter"].sudo().get_param("bench.generate_stats") or "{}"
+        )
+        env.cr.execute(
+            """
+            SELECT count(*) FILTER (WHERE move_type = 'out_invoice'),
+                   count(*) FILTER (WHERE move_type = 'out_invoice'
+                                    AND payment_state IN ('not_paid', 'partial')),
+                   count(*) FILTER (WHERE move_type = 'out_refund')
+              FROM account_move WHERE state = 'posted'
+            """
+        )
+        invoices, open_invoices, refunds = env.cr.fetchone()
+        env.cr.execute(
+            """
+            SELECT count(*) FROM account_move_line l
+              JOIN account_account a ON a.id = l.account_id
+             WHERE a.account_type = 'asset_receivable' AND l.parent_state = 'posted'
+               AND NOT l.reconciled
+            """
+        )
+        open_items = env.cr.fetchone()[0]
+    dataset = {
+        "scale": scale,
+        "today": runner.today.isoformat(),
+        "invoices": invoices,
+        "open_invoices": open_invoices,
+        "credit_notes": refunds,
+        "open_receivable_items": open_items,
+        "generate_seconds": generate_stats,
+    }
+    log("dataset: %s", dataset)
+    if "daily" in parts and args.naive:
+        runner.naive_first()
+    if "aging" in parts:
+        runner.aging()
+    if "xlsx" in parts:
+        runner.xlsx()
+    if "weekly" in parts:
+        runner.weekly()
+    runner.evaluate()
+    output = {
+        "dataset": dataset,
+        "machine": runner.machine(),
+        "load_average_start": load_start,
+        "results": runner.results,
+        "checks": runner.checks,
+        "oca_baseline": runner.oca,
+        "seconds": round(now() - started, 1),
+    }
+    table = markdown(output)
+    print(table)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(output, f, indent=2, default=str)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(table)
+    failed = [c for c in runner.checks if not c["ok"]]
+    odoo.sql_db.close_all()
+    return 1 if failed else 0
+
+
+def _fmt_s(value):
+    if value is None:
+        return "-"
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def markdown(output):
+    ds, mc = output["dataset"], output["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        (
+            f"Portfolio: {ds['invoices']:,} customer invoices "
+            f"({ds['open_invoices']:,} open, {ds['open_receivable_items']:,} open "
+            f"receivable items, {ds['credit_notes']:,} credit notes), as of "
+            f"{ds['today']}."
+        ),
+        (
+            f"Machine: {mc['cpu']}, {mc['cores']} cores, {mc['memory_mib']:,} MiB; "
+            f"Python {mc['python']}, PostgreSQL {mc['postgresql']}, Odoo {mc['odoo']}. "
+            f"Load average {output['load_average_start'][0]:.1f} at the start, "
+            f"{mc['load_average'][0]:.1f} at the end."
+        ),
+        "",
+        (
+            "Times are medians; wall = what a user waits, CPU = this process, its "
+            "children and its PostgreSQL backend (what the work costs whatever else "
+            "runs on the machine). Ratio = baseline / addon, wall (CPU)."
+        ),
+        "",
+        (
+            "| measure | addon wall | addon CPU | peak memory | naive ORM | OCA "
+            "| ratio | target | met (wall / CPU) |"
+        ),
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | :---: |",
+    ]
+    for key, label in LABELS.items():
+        entry = output["results"].get(key)
+        if not entry:
+            continue
+        baselines = entry.get("baselines", {})
+        target = entry.get("target")
+        ratio = (
+            " / ".join(
+                f"{v:.1f}x {k} ({entry['cpu_ratios'].get(k, 0):.1f}x)"
+                for k, v in entry.get("ratios", {}).items()
+            )
+            or "-"
+        )
+        naive_b, oca_b = baselines.get("naive"), baselines.get("oca")
+        naive_s = _fmt_s(naive_b["seconds"]) if naive_b else "-"
+        if naive_b and naive_b.get("extrapolated"):
+            naive_s += " (extrapolated)"
+        goal, met = "-", ""
+        if target:
+            goal = f"< {target['seconds']:g} s"
+            if target["ratio"]:
+                goal += f", >= {target['ratio']}x {target['against']}"
+            met = " / ".join(
+                "yes" if target[k] else "**no**" for k in ("met", "met_cpu")
+            )
+        peak = entry.get("peak_mib")
+        lines.append(
+            f"| {label} | {_fmt_s(entry.get('seconds'))} | "
+            f"{_fmt_s(entry.get('cpu_seconds'))} | "
+            f"{'-' if peak is None else f'{peak:.0f} MiB'} | {naive_s} | "
+            f"{_fmt_s(oca_b['seconds']) if oca_b else '-'} | {ratio} | {goal} | {met} |"
+        )
+    first = output["results"].get("daily_first", {})
+    if first:
+        lines += [
+            "",
+            (
+                f"First daily run: {first.get('activities', 0):,} activities in "
+                f"{first.get('batches')} batches of the cron (longest "
+                f"{first.get('batch_max_s')} s, median {first.get('batch_median_s')} s); "
+                f"resident memory {first.get('rss_first_batch_mib')} MiB after the "
+                f"first batch, {first.get('rss_last_batch_mib')} MiB after the last."
+            ),
+        ]
+    steady = output["results"].get("daily_steady", {})
+    if steady:
+        lines.append(
+            f"Ordinary day: {steady.get('activities', 0):,} activities in "
+            f"{steady.get('batches')} batches."
+        )
+    if output["checks"]:
+        lines += ["", "Checks:"]
+        lines += [
+            f"- {c['check']}: {'OK' if c['ok'] else 'FAILED'} "
+            f"({c['value']:,.2f} vs {c['expected']:,.2f})"
+            if c["value"] is not None and c["expected"] is not None
+            else f"- {c['check']}: FAILED"
+            for c in output["checks"]
+        ]
+    gen = ds.get("generate_seconds") or {}
+    if gen.get("total"):
+        phases = ", ".join(
+            f"{k} {v:.0f} s" for k, v in gen.items() if k not in ("total", "python_cpu")
+        )
+        lines += [
+            "",
+            (
+                f"Portfolio generated in {gen['total'] / 60:.0f} min ({phases}; "
+                f"{gen.get('python_cpu', 0):.0f} s of generator CPU)."
+            ),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
