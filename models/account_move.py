@@ -763,10 +763,12 @@ class AccountMove(models.Model):
         # customer emails first, so that the stage's note stays on top of the chatter
         for stage in stages.filtered("mail_template_id"):
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
-            stage_moves._collection_send_stage_mail(stage, entering=entering)
+            stage_moves.with_context(
+                collection_entering_ids=entering.ids
+            )._collection_send_stage_mail(stage)
         moves._message_log_batch(bodies)
 
-    def _collection_send_stage_mail(self, stage, entering=None):
+    def _collection_send_stage_mail(self, stage):
         """Email the stage's template to each invoice's customer, recorded in the chatter.
 
         The email goes to ``collection_mail_partner_id``, in that contact's language,
@@ -774,16 +776,18 @@ class AccountMove(models.Model):
         email address at all, the invoice's chatter says so and the salesperson gets
         an activity to complete the customer's data: nothing fails silently.
 
-        ``entering``: the invoices executing their first collection stage now. One
-        whose first stage is reached more than ``COLLECTION_MAIL_MAX_DELAY`` days
-        after its date (an old invoice when the addon goes live) gets no email: its
-        customer is not sent a stale notice; the chatter says so.
+        The context key ``collection_entering_ids`` lists the invoices executing
+        their first collection stage now: one whose first stage is reached more than
+        ``COLLECTION_MAIL_MAX_DELAY`` days after its date (an old invoice when the
+        addon goes live) gets no email, so that its customer is not sent a stale
+        notice; the chatter says so.
         """
         template = stage.mail_template_id
         if not template or not self:
             return
         today = fields.Date.context_today(self)
-        late = (entering or self.browse()) & self.filtered(
+        entering = self.browse(self.env.context.get("collection_entering_ids", []))
+        late = entering & self.filtered(
             lambda m: m.collection_date_due
             and (today - m.collection_date_due).days - stage.day_offset
             > COLLECTION_MAIL_MAX_DELAY

@@ -260,13 +260,23 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
 
         for move in inv_healthy | inv_no_email | inv_left:
             self.assertEqual(move.collection_stage_id, self.stage_overdue, move.name)
+        for move in inv_healthy | inv_left:
             self.assertEqual(len(self._collection_activities(move)), 1, move.name)
-        # the customer without email: the salesperson still has to call; the
-        # chatter shows the email could not be delivered
-        email = inv_no_email.message_ids.filtered(lambda m: m.message_type == "comment")
-        failed = email.notification_ids.filtered(lambda n: n.res_partner_id == no_email)
-        self.assertEqual(failed.notification_status, "exception")
-        self.assertIn(failed.failure_type, ("mail_email_missing", "mail_email_invalid"))
+        # the customer without email: no email is attempted; the chatter says why
+        # and the salesperson gets, besides the follow-up, a to-do to complete it
+        self.assertFalse(
+            inv_no_email.message_ids.filtered(lambda m: m.message_type == "comment")
+        )
+        self.assertTrue(
+            inv_no_email.message_ids.filtered(
+                lambda m: "was not sent" in (m.body or "")
+            )
+        )
+        self.assertEqual(
+            self._collection_activities(inv_no_email).activity_type_id,
+            self.stage_overdue.activity_type_id
+            | self.env.ref("mail.mail_activity_data_todo"),
+        )
         # the salesperson and the team leader left, there is no company manager:
         # somebody active gets the activity and the chatter says why
         activity = self._collection_activities(inv_left)
