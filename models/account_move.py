@@ -13,6 +13,8 @@ _logger = logging.getLogger(__name__)
 
 # payment states in which an invoice is still followed by the collection run
 COLLECTION_OPEN_PAYMENT_STATES = ("not_paid", "partial")
+# an invoice whose first stage is reached later than this (days) gets no stale email
+COLLECTION_MAIL_MAX_DELAY = 7
 
 COLLECTION_EXCLUSION_REASONS = [
     ("dispute", "Dispute"),
@@ -755,6 +757,7 @@ class AccountMove(models.Model):
         for stage, activities in moved_on.items():
             activities.with_env(activity_model.env).write(stage_vals[stage])
         activity_model.create(activity_vals)
+        entering = moves.filtered(lambda m: not m.collection_stage_id)
         for stage in stages:
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
             stage_moves._collection_write(
@@ -764,46 +767,127 @@ class AccountMove(models.Model):
         # customer emails first, so that the stage's note stays on top of the chatter
         for stage in stages.filtered("mail_template_id"):
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
-            stage_moves._collection_send_stage_mail(stage)
+            stage_moves.with_context(
+                collection_entering_ids=entering.ids
+            )._collection_send_stage_mail(stage)
         moves._message_log_batch(bodies)
 
     def _collection_send_stage_mail(self, stage):
         """Email the stage's template to each invoice's customer, recorded in the chatter.
 
         The email goes to ``collection_mail_partner_id``, in that contact's language,
-        with the salesperson in copy. When the customer has no email address at
-        all, the invoice's chatter says so and the salesperson gets an activity to
-        complete the customer's data: nothing fails silently.
+        from the salesperson, with the salesperson in copy. When the customer has no
+        email address at all, the invoice's chatter says so and the salesperson gets
+        an activity to complete the customer's data: nothing fails silently.
+
+        The context key ``collection_entering_ids`` lists the invoices executing
+        their first collection stage now: one whose first stage is reached more than
+        ``COLLECTION_MAIL_MAX_DELAY`` days after its date (an old invoice when the
+        addon goes live) gets no email, so that its customer is not sent a stale
+        notice; the chatter says so.
         """
         template = stage.mail_template_id
-        without_email = self.filtered(lambda m: not m.collection_mail_partner_id)
+        if not template or not self:
+            return
+        today = fields.Date.context_today(self)
+        entering = self.browse(self.env.context.get("collection_entering_ids", []))
+        late = entering & self.filtered(
+            lambda m: m.collection_date_due
+            and (today - m.collection_date_due).days - stage.day_offset
+            > COLLECTION_MAIL_MAX_DELAY
+        )
+        late._collection_report_late_entry(stage)
+        without_email = (self - late).filtered(lambda m: not m.collection_mail_partner_id)
         without_email._collection_report_missing_email(stage)
-        for move in self - without_email:
-            messages = move.message_post_with_source(
-                template,
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
+        to_send = self - late - without_email
+        if not to_send:
+            return
+        # the recipient's lang, the open invoices and the portal links are read per
+        # invoice while rendering: prefetch them for the whole batch
+        self._collection_ensure_access_tokens(
+            to_send | to_send.collection_open_invoice_ids
+        )
+        messages = self.env["mail.message"]
+        comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
+        for salesperson, moves in to_send.grouped(
+            lambda m: m._collection_salesperson()
+        ).items():
+            # one composer per salesperson, who signs the emails (batch rendering)
+            composer = (
+                self.env["mail.compose.message"]
+                .with_context(
+                    default_composition_mode="comment",
+                    default_model=self._name,
+                    default_res_ids=moves.ids,
+                    default_template_id=template.id,
+                )
+                .create(
+                    {
+                        "message_type": "comment",
+                        "subtype_id": comment,
+                        # a composer on one invoice takes its author from the
+                        # rendered sender; on several, they must be given
+                        **(
+                            {
+                                "author_id": salesperson.partner_id.id,
+                                "email_from": template.email_from
+                                or salesperson.email_formatted,
+                            }
+                            if salesperson and len(moves) > 1
+                            else {}
+                        ),
+                    }
+                )
             )
-            move._collection_copy_salesperson(messages)
+            messages |= composer._action_send_mail()[1]
+        to_send._collection_copy_salesperson(messages)
+
+    @api.model
+    def _collection_ensure_access_tokens(self, moves):
+        """Give the invoices linked from the emails their portal token, in one query
+        (the portal mixin writes them one invoice at a time)."""
+        moves.flush_recordset(["access_token"])
+        self.env.execute_query(
+            SQL(
+                "UPDATE account_move SET access_token = gen_random_uuid()::text "
+                "WHERE id = ANY(%s) AND access_token IS NULL",
+                moves.ids,
+            )
+        )
+        moves.invalidate_recordset(["access_token"])
 
     def _collection_copy_salesperson(self, messages):
-        """Put the salesperson in copy of the emails sent to the customer."""
-        self.ensure_one()
-        salesperson = self._collection_salesperson()
-        if not salesperson.email or not messages:
-            return
+        """Put each invoice's salesperson in copy of the emails sent to its customer."""
+        salesperson_of = {move.id: move._collection_salesperson() for move in self}
         customer_mails = (
             self.env["mail.mail"]
             .sudo()
-            .search(
-                [
-                    ("mail_message_id", "in", messages.ids),
-                    ("recipient_ids", "not in", salesperson.partner_id.ids),
-                ]
-            )
+            .search([("mail_message_id", "in", messages.ids)])
             .filtered(lambda mail: mail.recipient_ids.filtered("partner_share"))
         )
-        customer_mails.write({"email_cc": salesperson.email_formatted})
+        for mail in customer_mails:
+            salesperson = salesperson_of.get(mail.res_id) or self.env["res.users"]
+            if salesperson.email and salesperson.partner_id not in mail.recipient_ids:
+                mail.email_cc = salesperson.email_formatted
+
+    def _collection_report_late_entry(self, stage):
+        """Chatter note on invoices whose stage email is not sent, being stale."""
+        self._message_log_batch(
+            {
+                move.id: Markup("<p>%s</p>")
+                % self.env._(
+                    "The email '%(template)s' of collection stage %(stage)s was not "
+                    "sent: the invoice entered the collection process %(days)s days "
+                    "after that stage's date. Send it from the invoice if it is still "
+                    "relevant.",
+                    template=stage.mail_template_id.name,
+                    stage=stage.name,
+                    days=(fields.Date.context_today(self) - move.collection_date_due).days
+                    - stage.day_offset,
+                )
+                for move in self
+            }
+        )
 
     def _collection_report_missing_email(self, stage):
         """Chatter note and salesperson activity for customers without email."""

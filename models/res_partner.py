@@ -103,8 +103,14 @@ class ResPartner(models.Model):
         amount-weighted average of the days between due date and last payment of
         their paid customer invoices (payments made early count as zero)."""
         self.env["account.move"].flush_model(
-            ["commercial_partner_id", "move_type", "state", "payment_state",
-             "invoice_date_due", "amount_total_signed"]
+            [
+                "commercial_partner_id",
+                "move_type",
+                "state",
+                "payment_state",
+                "invoice_date_due",
+                "amount_total_signed",
+            ]
         )
         self.env["account.move.line"].flush_model(["move_id", "display_type"])
         self.env["account.partial.reconcile"].flush_model(["debit_move_id", "max_date"])
@@ -202,7 +208,9 @@ class ResPartner(models.Model):
             )
         )
         for partner in self:
-            partner.collection_invoice_count = counts.get(partner.commercial_partner_id, 0)
+            partner.collection_invoice_count = counts.get(
+                partner.commercial_partner_id, 0
+            )
 
     def _collection_invoice_domain(self):
         return [
@@ -231,3 +239,13 @@ class ResPartner(models.Model):
             customer=self.commercial_partner_id.display_name,
         )
         return action
+
+    def signup_prepare(self, signup_type="signup"):
+        """Skip writing an unchanged signup type: emailing a customer from an
+        invoice's chatter prepares their portal signup, and a write, even of the same
+        value, locks the customer's row until the end of the transaction (two
+        collection runs emailing one customer would wait for each other)."""
+        changed = self.filtered(
+            lambda partner: partner.sudo().signup_type != signup_type
+        )
+        return super(ResPartner, changed).signup_prepare(signup_type=signup_type)

@@ -187,3 +187,54 @@ class TestCollectionCustomerMail(CollectionCommon):
         invoices = self.env["account.move"].search(action["domain"])
         self.assertEqual(len(invoices), 2)
         self.assertNotIn(paid, invoices)
+
+    def test_no_stale_email_when_an_old_invoice_enters_collection(self):
+        """Going live with old open invoices: the run gives them their stage's
+        activity, but does not send their customers stale notices."""
+        old = self._post_invoice(day(-60), amount=800.0)
+        mails_before = self.env["mail.mail"].search([])
+        self._run(day(1))
+        self.assertEqual(old.collection_stage_id, self.stage_final)
+        self.assertTrue(self._collection_activities(old))
+        self.assertFalse(
+            old.message_ids.filtered(lambda m: m.message_type == "comment"),
+            "no final notice for an invoice that enters the process 31 days late",
+        )
+        note = old.message_ids.filtered(lambda m: "was not sent" in (m.body or ""))
+        self.assertIn("entered the collection process 31 days after", note.body)
+        new_mails = self.env["mail.mail"].search([]) - mails_before
+        self.assertFalse(new_mails.filtered(lambda m: self.customer in m.recipient_ids))
+
+    def test_stage_reached_late_on_a_followed_invoice_still_writes(self):
+        """An invoice already in the process (a missed run, a broken promise) still
+        gets the email of the stage it reaches late."""
+        invoice = self._post_invoice(DUE, amount=500.0)
+        self._run(day(1))
+        self._run(day(45))
+        self.assertEqual(invoice.collection_stage_id, self.stage_final)
+        final = invoice.message_ids.filtered(
+            lambda m: (
+                m.subject
+                == f"{self.company.name}: final notice for invoice {invoice.name}"
+            )
+        )
+        self.assertEqual(len(final), 1)
+
+    def test_batch_of_customers_each_get_their_own_email(self):
+        first = self._post_invoice(DUE, amount=100.0)
+        second = self._post_invoice(DUE, amount=200.0, partner=self.customer_2)
+        other_seller = self._post_invoice(DUE, amount=300.0, user=self.salesperson_2)
+        self._run(day(1))
+        for invoice, customer, seller in (
+            (first, self.customer, self.salesperson),
+            (second, self.customer_2, self.salesperson),
+            (other_seller, self.customer, self.salesperson_2),
+        ):
+            email = invoice.message_ids.filtered(lambda m: m.message_type == "comment")
+            self.assertEqual(email.partner_ids, customer)
+            self.assertEqual(email.author_id, seller.partner_id)
+            self.assertIn(invoice.name, email.subject)
+            mail = self._outgoing(email)
+            self.assertEqual(mail.recipient_ids, customer)
+            self.assertEqual(mail.email_cc, seller.email_formatted)
+            self.assertIn(seller.email, mail.email_from)
