@@ -809,13 +809,16 @@ class AccountMove(models.Model):
         )
         messages = self.env["mail.message"]
         comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
-        for salesperson, moves in to_send.grouped(
-            lambda m: m._collection_salesperson()
+        lang_of = template._render_lang(to_send.ids)
+        for (salesperson, lang), moves in to_send.grouped(
+            lambda m: (m._collection_salesperson(), lang_of.get(m.id))
         ).items():
-            # one composer per salesperson, who signs the emails (batch rendering)
+            # one composer per salesperson, who signs the emails (batch rendering),
+            # and language (the button of the email says "View Invoice" in it)
             composer = (
                 self.env["mail.compose.message"]
                 .with_context(
+                    model_description=moves[:1].with_context(lang=lang).type_name,
                     default_composition_mode="comment",
                     default_model=self._name,
                     default_res_ids=moves.ids,

@@ -76,6 +76,9 @@ class TestCollectionCustomerMail(CollectionCommon):
         self.assertEqual(len(mail), 1)
         self.assertEqual(mail.recipient_ids, self.customer)
         self.assertEqual(mail.email_cc, self.salesperson.email_formatted)
+        self.assertIn(
+            "View Invoice", mail.body_html, "the layout's button names the invoice"
+        )
 
     def test_reminder_and_final_notice(self):
         invoice = self._post_invoice(DUE, amount=640.0)

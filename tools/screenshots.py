@@ -285,10 +285,25 @@ def main():
             ],
             ["id", "message_ids", "activity_ids", "collection_promise_ids"],
         )
+        emailed = {
+            message["res_id"]
+            for message in admin.execute(
+                "mail.message",
+                "search_read",
+                [
+                    ("model", "=", "account.move"),
+                    ("res_id", "in", [m["id"] for m in invoices]),
+                    ("message_type", "=", "comment"),
+                    ("partner_ids", "!=", False),
+                ],
+                ["res_id"],
+            )
+        }
         invoice = max(
             invoices,
             key=lambda m: (
                 bool(m["activity_ids"]),
+                m["id"] in emailed,
                 bool(m["collection_promise_ids"]),
                 len(m["message_ids"]),
             ),

@@ -11,12 +11,15 @@ DB="${DEMO_DB:-account_collections_demo}"
 OUT="$REPO_ROOT/docs/images"
 "$REPO_ROOT/tools/ensure_browser.sh"
 
+free_port() {
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 if [ -z "${REUSE_DEMO:-}" ]; then
-    DEMO_DB="$DB" NO_SERVER=1 "$REPO_ROOT/tools/run_demo.sh"
+    DEMO_DB="$DB" NO_SERVER=1 PORT="$(free_port)" "$REPO_ROOT/tools/run_demo.sh"
 else
     sync_addon
 fi
-PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 LOG="$BUILD_DIR/logs/screenshots-server.log"
 mkdir -p "$BUILD_DIR/logs"
 
