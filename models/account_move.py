@@ -403,6 +403,17 @@ class AccountMove(models.Model):
             return self.env._("The invoice has nothing left to collect.")
         return ""
 
+    def _collection_action_view_invoices(self):
+        """Window action on these customer invoices (the form when there is one)."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [("id", "in", self.ids)]
+        action["context"] = {"default_move_type": "out_invoice", "create": False}
+        if len(self) == 1:
+            action.update(views=[(False, "form")], res_id=self.id)
+        return action
+
     def _collection_open_activities(self):
         return (
             self.env["mail.activity"]

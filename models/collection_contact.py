@@ -292,11 +292,4 @@ class CollectionContact(models.Model):
     def action_view_invoices(self):
         """Open the invoices concerned."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "account.action_move_out_invoice_type"
-        )
-        action["domain"] = [("id", "in", self.move_ids.ids)]
-        action["context"] = {"default_move_type": "out_invoice", "create": False}
-        if len(self.move_ids) == 1:
-            action.update(views=[(False, "form")], res_id=self.move_ids.id)
-        return action
+        return self.move_ids._collection_action_view_invoices()
