@@ -16,14 +16,20 @@ has promises to pay, open promises on overdue invoices.
 
 Everything goes through the ORM (``create`` in batches, ``action_post``,
 ``_reconcile_plan``), so the data is what Odoo itself writes; only tracking and the
-chatter's creation messages are switched off. ``BENCH_TODAY`` (default 2026-06-15)
+chatter's creation messages are switched off. The invoices and payments are made by
+``--jobs`` worker processes (default: one per CPU), each for its own share of the
+customers and with its own bank journal, so that no two workers wait on the same
+rows or sequence. ``BENCH_TODAY`` (default 2026-06-15)
 is stored in ``ir.config_parameter`` ``bench.today``; every date is explicit, so two
 databases generated with the same scale and seed are the same.
 """
 
+import argparse
 import json
 import logging
+import os
 import random
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -59,8 +65,10 @@ def log(msg, *args):
 
 
 class Generator:
-    def __init__(self, registry, scale, seed, today, batch):
+    def __init__(self, registry, scale, seed, today, batch, jobs=1, worker=None):
         self.registry = registry
+        self.jobs = jobs
+        self.worker = worker
         self.scale = scale
         self.seed = seed
         self.today = today
@@ -70,6 +78,9 @@ class Generator:
         self.numbers = {}
 
     # -- helpers ---------------------------------------------------------------
+
+    def tag(self):
+        return "" if self.worker is None else f"worker {self.worker + 1}/{self.jobs}: "
 
     def env(self):
         return environment(self.registry, QUIET)
@@ -102,6 +113,7 @@ class Generator:
                     raise SystemExit("this database holds a portfolio of another scale")
                 self.today = date.fromisoformat(icp.get_param("bench.today"))
                 log("setup: already done, resuming")
+                self._ensure_bank_journals(env)
                 self._load(env)
                 return
             company = env.ref("base.main_company")
@@ -165,7 +177,7 @@ class Generator:
             default = env.ref("account_collections.collection_policy_default")
             strict = default.copy({"name": "Key accounts"})
             for stage, offset in zip(
-                strict.stage_ids.sorted("day_offset"), (-10, 1, 5, 20)
+                strict.stage_ids.sorted("day_offset"), (-10, 1, 5, 20), strict=False
             ):
                 stage.day_offset = offset
 
@@ -187,8 +199,26 @@ class Generator:
             strict_partners.with_company(company).write(
                 {"collection_policy_id": strict.id}
             )
+            self._ensure_bank_journals(env)
             self._load(env)
         self.phase("setup", t0)
+
+    def _ensure_bank_journals(self, env):
+        """One bank journal per worker (created here, before the workers start:
+        two workers creating journals at once would compete for account codes)."""
+        company = env.ref("base.main_company")
+        banks = env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", company.id)]
+        )
+        for number in range(len(banks) + 1, self.jobs + 1):
+            env["account.journal"].create(
+                {
+                    "name": f"Bank {number}",
+                    "code": f"BNK{number}",
+                    "type": "bank",
+                    "company_id": company.id,
+                }
+            )
 
     def _load(self, env):
         """Read back what the setup made (also when resuming an interrupted run)."""
@@ -208,9 +238,11 @@ class Generator:
         self.sale_journal_id = sale_journal.id
         self.invoice_prefix = sale_journal.code
         self.refund_prefix = "R" + sale_journal.code
-        bank = env["account.journal"].search(
-            [("type", "=", "bank"), ("company_id", "=", company.id)], limit=1
+        banks = env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", company.id)], order="id"
         )
+        # each worker pays through a bank journal of its own (its own sequence)
+        bank = banks[(self.worker or 0) % len(banks)]
         self.bank_journal_id = bank.id
         self.payment_method_line_id = bank._get_available_payment_method_lines(
             "inbound"
@@ -279,7 +311,17 @@ class Generator:
         invoices.sort(key=lambda inv: inv["invoice_date"])
         for spec in invoices:
             spec["name"] = self._number(self.invoice_prefix, spec["invoice_date"])
+        self.all_invoices = invoices
+        if self.worker is not None:
+            # a worker's share: its customers' invoices (and so their payments)
+            invoices = [
+                spec
+                for spec in invoices
+                if spec["partner_id"] % self.jobs == self.worker
+            ]
         self.invoices = invoices
+        if self.worker is not None:
+            return
         log(
             "planned %s invoices for %s customers: %s to be paid in full, %s in part",
             len(invoices),
@@ -287,6 +329,36 @@ class Generator:
             sum(inv["fate"] == "full" for inv in invoices),
             sum(inv["fate"] == "partial" for inv in invoices),
         )
+
+    # -- workers -----------------------------------------------------------------
+
+    def parallel(self, phase, argv):
+        """Run ``phase`` (invoices or payments) in ``jobs`` worker processes, each
+        on its share of the customers; each worker commits batch by batch, so an
+        interrupted phase resumes where it stopped."""
+        if self.done(phase):
+            return
+        t0 = now()
+        if self.jobs == 1:
+            getattr(self, f"create_{phase}")()
+        else:
+            workers = [
+                subprocess.Popen(
+                    [sys.executable, os.path.abspath(__file__), *argv]
+                    + ["--jobs", str(self.jobs), "--worker", str(k), "--phase", phase]
+                )
+                for k in range(self.jobs)
+            ]
+            failed = [k for k, proc in enumerate(workers) if proc.wait() != 0]
+            if failed:
+                raise SystemExit(f"{phase}: worker(s) {failed} failed")
+        self.attach_move_ids()
+        self.phase(phase, t0)
+
+    def attach_move_ids(self):
+        existing = self._existing("out_invoice")
+        for spec in self.all_invoices:
+            spec["move_id"] = existing.get(spec["name"])
 
     # -- invoices --------------------------------------------------------------
 
@@ -331,7 +403,6 @@ class Generator:
             else:
                 todo.append(spec)
         if not todo:
-            log("invoices: already done (resumed run)")
             return
         done = 0
         for start in range(0, len(todo), self.batch):
@@ -342,18 +413,18 @@ class Generator:
             with self.env() as env:
                 moves = env["account.move"].create(vals_list)
                 moves.action_post()
-                for spec, move_id in zip(chunk, moves.ids):
+                for spec, move_id in zip(chunk, moves.ids, strict=True):
                     spec["move_id"] = move_id
             done += len(chunk)
             elapsed = now() - t0
             log(
-                "invoices: %s/%s (%.1f ms each, %.0f s left)",
+                "%sinvoices: %s/%s (%.1f ms each, %.0f s left)",
+                self.tag(),
                 done,
                 len(todo),
                 elapsed * 1000 / done,
                 elapsed / done * (len(todo) - done),
             )
-        self.phase("invoices", t0)
 
     # -- payments --------------------------------------------------------------
 
@@ -375,7 +446,9 @@ class Generator:
         who pays several invoices on the same day often pays them at once."""
         rng = self.rng("payments")
         by_key = defaultdict(list)
-        for spec in self.invoices:
+        # drawn over the whole portfolio, so that the payments are the same
+        # whatever the number of workers
+        for spec in self.all_invoices:
             if spec["fate"] != "open":
                 by_key[spec["partner_id"], spec["pay_date"]].append(spec)
         groups = []
@@ -391,6 +464,8 @@ class Generator:
                     bundle = []
             if bundle:
                 groups.append((partner_id, pay_date, bundle))
+        if self.worker is not None:
+            groups = [g for g in groups if g[0] % self.jobs == self.worker]
         groups.sort(key=lambda g: (g[1], g[0]))
         return groups
 
@@ -435,31 +510,33 @@ class Generator:
                             )
                         lines |= inv_lines
                     memo = ", ".join(lines.move_id.mapped("name"))
-                    vals_list.append(
-                        self._payment_vals(partner_id, round(amount, 2), pay_date, memo)
+                    vals = self._payment_vals(
+                        partner_id, round(amount, 2), pay_date, memo
                     )
+                    # the invoices the payment is for (as the payment wizard links
+                    # them), given at creation rather than written on each invoice
+                    vals["invoice_ids"] = [(6, 0, lines.move_id.ids)]
+                    vals_list.append(vals)
                     targets.append(lines)
                 payments = env["account.payment"].create(vals_list)
                 payments.action_post()
                 plan = []
-                for payment, lines in zip(payments, targets):
+                for payment, lines in zip(payments, targets, strict=True):
                     pay_lines = payment.move_id.line_ids.filtered(
                         lambda line: line.account_type == "asset_receivable"
                     )
                     plan.append(pay_lines + lines)
                 env["account.move.line"]._reconcile_plan(plan)
-                for payment, lines in zip(payments, targets):
-                    lines.move_id.matched_payment_ids += payment
             done += len(chunk)
             elapsed = now() - t0
             log(
-                "payments: %s/%s (%.1f ms each, %.0f s left)",
+                "%spayments: %s/%s (%.1f ms each, %.0f s left)",
+                self.tag(),
                 done,
                 len(groups),
                 elapsed * 1000 / done,
                 elapsed / done * (len(groups) - done),
             )
-        self.phase("payments", t0)
 
     # -- credit notes, advances, exclusions -------------------------------------
 
@@ -502,7 +579,7 @@ class Generator:
                 batch.action_post()
                 refunds |= batch
             plan = []
-            for (_date, spec, _line, apply), refund in zip(notes, refunds):
+            for (_date, spec, _line, apply), refund in zip(notes, refunds, strict=True):
                 if apply:
                     invoice = env["account.move"].browse(spec["move_id"])
                     plan.append(
@@ -605,6 +682,16 @@ def main():
     parser.add_argument("--today", type=date.fromisoformat, default=DEFAULT_TODAY)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes for the invoices and payments (default: CPUs)",
+    )
+    parser.add_argument("--worker", type=int, help=argparse_hidden())
+    parser.add_argument(
+        "--phase", choices=("invoices", "payments"), help=argparse_hidden()
+    )
+    parser.add_argument(
         "--extras-only",
         action="store_true",
         help="only add the data of optional parts (promises) to a built portfolio",
@@ -614,19 +701,41 @@ def main():
     if args.extras_only:
         apply_extras(registry)
         return
+    jobs = max(args.jobs, 1)
+    if args.worker is not None:
+        # a worker process started by Generator.parallel()
+        gen = Generator(
+            registry, args.scale, args.seed, args.today, args.batch, jobs, args.worker
+        )
+        with gen.env() as env:
+            gen.today = date.fromisoformat(
+                env["ir.config_parameter"].sudo().get_param("bench.today")
+            )
+            gen._load(env)
+        gen.plan()
+        if args.phase == "payments":
+            gen.attach_move_ids()
+        getattr(gen, f"create_{args.phase}")()
+        return
     t0 = now()
-    gen = Generator(registry, args.scale, args.seed, args.today, args.batch)
+    gen = Generator(registry, args.scale, args.seed, args.today, args.batch, jobs)
     gen.setup()
     gen.plan()
-    gen.create_invoices()
-    gen.create_payments()
+    argv = sys.argv[1:]
+    gen.parallel("invoices", argv)
+    gen.parallel("payments", argv)
     gen.create_credit_notes()
     gen.exclude()
     apply_extras(registry)
     gen.stats["total"] = round(now() - t0, 1)
     gen.stats["python_cpu"] = round(time.process_time(), 1)
+    gen.stats["jobs"] = jobs
     gen.finish()
     log("portfolio of %s invoices built in %.1f s", args.scale, gen.stats["total"])
+
+
+def argparse_hidden():
+    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":
