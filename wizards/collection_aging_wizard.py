@@ -294,9 +294,9 @@ class CollectionAgingWizard(models.TransientModel):
             )
         ]
         aging_date = (
-            SQL("COALESCE(line.date_maturity, line.date)")
+            SQL("COALESCE(aml.date_maturity, aml.date)")
             if aging_by == "due"
-            else SQL("COALESCE(line.invoice_date, line.date)")
+            else SQL("COALESCE(m.invoice_date, aml.date)")
         )
         return SQL(
             """
@@ -308,9 +308,11 @@ class CollectionAgingWizard(models.TransientModel):
                  WHERE max_date > %(date_at)s
             ),
             candidate AS (
-                -- open now (the condition of account_move_line__unreconciled_index)
+                -- open now and matched on or before the aging date only: what is
+                -- open then is what is open now (the residual Odoo keeps); the
+                -- condition is that of account_move_line__unreconciled_index
                 SELECT aml.id, aml.move_id, aml.company_id, aml.partner_id, aml.date,
-                       aml.date_maturity, aml.balance
+                       aml.date_maturity, aml.amount_residual AS amount
                   FROM account_move_line aml
                  WHERE aml.account_id = ANY(%(account_ids)s)
                    AND (aml.reconciled IS NULL OR aml.reconciled = false
@@ -318,19 +320,29 @@ class CollectionAgingWizard(models.TransientModel):
                    AND aml.parent_state = 'posted'
                    AND aml.company_id = ANY(%(company_ids)s)
                    AND aml.date <= %(date_at)s
+                   AND aml.id NOT IN (SELECT id FROM matched_later)
                  UNION ALL
-                -- settled now, but by a matching dated after the aging date
+                -- matched (in part or in full) after the aging date: its balance
+                -- less what was matched on or before that date
                 SELECT aml.id, aml.move_id, aml.company_id, aml.partner_id, aml.date,
-                       aml.date_maturity, aml.balance
+                       aml.date_maturity,
+                       aml.balance - COALESCE((
+                           SELECT SUM(pr.amount) FROM account_partial_reconcile pr
+                            WHERE pr.debit_move_id = aml.id
+                              AND pr.max_date <= %(date_at)s
+                       ), 0) + COALESCE((
+                           SELECT SUM(pr.amount) FROM account_partial_reconcile pr
+                            WHERE pr.credit_move_id = aml.id
+                              AND pr.max_date <= %(date_at)s
+                       ), 0)
                   FROM matched_later
                   JOIN account_move_line aml ON aml.id = matched_later.id
                  WHERE aml.account_id = ANY(%(account_ids)s)
-                   AND aml.reconciled
                    AND aml.parent_state = 'posted'
                    AND aml.company_id = ANY(%(company_ids)s)
                    AND aml.date <= %(date_at)s
             ),
-            line AS MATERIALIZED (
+            open_line AS (
                 SELECT aml.id,
                        aml.move_id,
                        m.name AS move_name,
@@ -338,35 +350,16 @@ class CollectionAgingWizard(models.TransientModel):
                        aml.date,
                        aml.date_maturity,
                        m.invoice_date,
-                       aml.balance,
+                       aml.amount,
                        COALESCE(p.commercial_partner_id, p.id) AS partner_id,
                        COALESCE(m.invoice_user_id, cp.user_id, p.user_id) AS user_id,
-                       COALESCE(m.collection_excluded, FALSE) AS excluded
+                       COALESCE(m.collection_excluded, FALSE) AS excluded,
+                       %(date_at)s::date - %(aging_date)s AS days
                   FROM candidate aml
                   JOIN account_move m ON m.id = aml.move_id
              LEFT JOIN res_partner p ON p.id = aml.partner_id
              LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
-                 WHERE %(conditions)s
-            ),
-            matched AS (
-                SELECT pr.debit_move_id AS line_id, pr.amount
-                  FROM line
-                  JOIN account_partial_reconcile pr ON pr.debit_move_id = line.id
-                 WHERE pr.max_date <= %(date_at)s
-                 UNION ALL
-                SELECT pr.credit_move_id AS line_id, -pr.amount
-                  FROM line
-                  JOIN account_partial_reconcile pr ON pr.credit_move_id = line.id
-                 WHERE pr.max_date <= %(date_at)s
-            ),
-            open_line AS (
-                SELECT line.*,
-                       line.balance - COALESCE(matched_sum.amount, 0) AS amount,
-                       %(date_at)s::date - %(aging_date)s AS days
-                  FROM line
-             LEFT JOIN (SELECT line_id, SUM(amount) AS amount
-                          FROM matched GROUP BY line_id) matched_sum
-                    ON matched_sum.line_id = line.id
+                 WHERE aml.amount != 0 AND %(conditions)s
             )
             SELECT open_line.id AS line_id,
                    open_line.move_id,
@@ -382,7 +375,6 @@ class CollectionAgingWizard(models.TransientModel):
                    width_bucket(open_line.days - 1, %(limits)s::integer[]) AS bucket,
                    open_line.amount
               FROM open_line
-             WHERE open_line.amount != 0
             """,
             account_ids=account_ids,
             company_ids=companies.ids,
