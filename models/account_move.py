@@ -7,6 +7,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL, format_date, plaintext2html
 
 _logger = logging.getLogger(__name__)
@@ -15,6 +16,9 @@ _logger = logging.getLogger(__name__)
 COLLECTION_OPEN_PAYMENT_STATES = ("not_paid", "partial")
 # an invoice whose first stage is reached later than this (days) gets no stale email
 COLLECTION_MAIL_MAX_DELAY = 7
+# the customer emails list at most this many open invoices (a large debtor has
+# hundreds); the others are counted, and the total covers them all
+COLLECTION_MAIL_MAX_INVOICES = 20
 
 COLLECTION_EXCLUSION_REASONS = [
     ("dispute", "Dispute"),
@@ -52,13 +56,14 @@ class AccountMove(models.Model):
         "the installments still open.",
         groups="account_collections.group_collection_user",
     )
+    # not stored: it moves with the calendar, and storing it would rewrite every
+    # overdue invoice every day (searchable through the due date instead)
     collection_days_overdue = fields.Integer(
         string="Days Overdue",
         compute="_compute_collection_days_overdue",
-        store=True,
-        aggregator="max",
+        search="_search_collection_days_overdue",
         help="Days since the collection due date of an open invoice (0 when not "
-        "due yet or settled). Refreshed by the daily collection run.",
+        "due yet or settled).",
         groups="account_collections.group_collection_user",
     )
     collection_policy_id = fields.Many2one(
@@ -103,7 +108,19 @@ class AccountMove(models.Model):
         string="Open Invoices of the Customer",
         compute="_compute_collection_open_invoice_ids",
         help="The customer's posted invoices still to be paid in this company, "
-        "listed in the collection emails.",
+        "listed in the collection emails: the 20 due first (this invoice "
+        "always among them).",
+    )
+    collection_open_invoice_count = fields.Integer(
+        string="Number of Open Invoices of the Customer",
+        compute="_compute_collection_open_invoice_ids",
+    )
+    collection_open_amount = fields.Monetary(
+        string="Total Due by the Customer",
+        compute="_compute_collection_open_invoice_ids",
+        currency_field="currency_id",
+        help="What the customer owes on its open invoices in this company, in the "
+        "invoice's currency (0 when those invoices are in several currencies).",
     )
     collection_exclusion_reason = fields.Selection(
         COLLECTION_EXCLUSION_REASONS,
@@ -194,9 +211,69 @@ class AccountMove(models.Model):
         today = fields.Date.context_today(self)
         for move in self:
             if move._collection_is_open() and move.collection_date_due:
-                move.collection_days_overdue = max((today - move.collection_date_due).days, 0)
+                move.collection_days_overdue = max(
+                    (today - move.collection_date_due).days, 0
+                )
             else:
                 move.collection_days_overdue = 0
+
+    def _search_collection_days_overdue(self, operator, value):
+        """Days overdue compared with ``value``, as a condition on the due date:
+        an open invoice is ``today - collection_date_due`` days overdue (0 when
+        not yet due), any other move 0."""
+        if operator not in ("=", "!=", "<", "<=", ">", ">="):
+            raise UserError(
+                self.env._(
+                    "Days overdue cannot be searched with '%(operator)s'.",
+                    operator=operator,
+                )
+            )
+        try:
+            days = int(value or 0)
+        except (TypeError, ValueError) as error:
+            raise UserError(
+                self.env._(
+                    "Days overdue must be a whole number, not '%(value)s'.", value=value
+                )
+            ) from error
+        today = fields.Date.context_today(self)
+        is_open = [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
+            ("collection_excluded", "=", False),
+            ("amount_residual", ">", 0),
+            ("collection_date_due", "!=", False),
+        ]
+
+        def more_than(limit):
+            """Domain of the moves more than ``limit`` days overdue."""
+            if limit < 0:
+                return [expression.TRUE_LEAF]
+            return is_open + [
+                ("collection_date_due", "<", today - timedelta(days=limit))
+            ]
+
+        def negate(domain):
+            return ["!", *expression.normalize_domain(domain)]
+
+        if operator == ">":
+            return more_than(days)
+        if operator == ">=":
+            return more_than(days - 1)
+        if operator == "<=":
+            return negate(more_than(days))
+        if operator == "<":
+            return negate(more_than(days - 1))
+        if days < 0:
+            exactly = [expression.FALSE_LEAF]
+        elif days == 0:
+            exactly = negate(more_than(0))
+        else:
+            exactly = is_open + [
+                ("collection_date_due", "=", today - timedelta(days=days))
+            ]
+        return exactly if operator == "=" else negate(exactly)
 
     @api.depends("company_id", "commercial_partner_id")
     def _compute_collection_policy_id(self):
@@ -280,22 +357,68 @@ class AccountMove(models.Model):
 
     @api.depends("commercial_partner_id", "company_id")
     def _compute_collection_open_invoice_ids(self):
-        open_invoices = self.search(
-            [
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
-                ("amount_residual", ">", 0),
-                ("collection_excluded", "=", False),
-                ("commercial_partner_id", "in", self.commercial_partner_id.ids),
-                ("company_id", "in", self.company_id.ids),
-            ],
-            order="collection_date_due, name, id",
+        keys = {(m.commercial_partner_id.id, m.company_id.id) for m in self}
+        domain = [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
+            ("amount_residual", ">", 0),
+            ("collection_excluded", "=", False),
+            ("commercial_partner_id", "in", [key[0] for key in keys]),
+            ("company_id", "in", [key[1] for key in keys]),
+        ]
+        totals = defaultdict(lambda: [0, 0.0, set()])
+        for partner, company, currency, count, amount in self.sudo()._read_group(
+            domain,
+            ["commercial_partner_id", "company_id", "currency_id"],
+            ["__count", "amount_residual:sum"],
+        ):
+            total = totals[partner.id, company.id]
+            total[0] += count
+            total[1] += amount
+            total[2].add(currency.id)
+        # the first invoices of each customer by due date, in one query
+        self.flush_model(
+            ["commercial_partner_id", "company_id", "collection_date_due", "name"]
         )
-        grouped = open_invoices.grouped(lambda m: (m.commercial_partner_id, m.company_id))
+        query = self.sudo()._search(domain)
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id, commercial_partner_id, company_id
+                  FROM (
+                        SELECT m.id, m.commercial_partner_id, m.company_id,
+                               ROW_NUMBER() OVER (
+                                   PARTITION BY m.commercial_partner_id, m.company_id
+                                   ORDER BY m.collection_date_due, m.name, m.id
+                               ) AS position
+                          FROM account_move m
+                         WHERE m.id IN %(ids)s
+                       ) ranked
+                 WHERE position <= %(limit)s
+              ORDER BY position
+                """,
+                ids=query.subselect(),
+                limit=COLLECTION_MAIL_MAX_INVOICES,
+            )
+        )
+        first = defaultdict(list)
+        for move_id, partner_id, company_id in rows:
+            first[partner_id, company_id].append(move_id)
         for move in self:
-            move.collection_open_invoice_ids = grouped.get(
-                (move.commercial_partner_id, move.company_id), self.browse()
+            key = (move.commercial_partner_id.id, move.company_id.id)
+            listed = self.browse(first.get(key, []))
+            this = move._origin
+            if this.id and this not in listed and this._collection_is_open():
+                # this invoice is always listed, in its place by due date
+                listed = (listed[: COLLECTION_MAIL_MAX_INVOICES - 1] | this).sorted(
+                    lambda m: (m.collection_date_due, m.name, m.id)
+                )
+            count, amount, currencies = totals.get(key, (0, 0.0, set()))
+            move.collection_open_invoice_ids = listed
+            move.collection_open_invoice_count = count
+            move.collection_open_amount = (
+                amount if currencies == {move.currency_id.id} else 0.0
             )
 
     # -------------------------------------------------------------------------
@@ -362,7 +485,8 @@ class AccountMove(models.Model):
             user = salesperson
         if not user:
             user = (
-                self._collection_manager(salesperson) or self._collection_fallback_user()
+                self._collection_manager(salesperson)
+                or self._collection_fallback_user()
             )
             notes.append(
                 self.env._(
@@ -382,9 +506,13 @@ class AccountMove(models.Model):
             if user.active and not user.share:
                 return user
         managers = self.env.ref("account_collections.group_collection_manager")
-        return managers.sudo().users.filtered(
-            lambda u: u.active and not u.share and self.company_id in u.company_ids
-        ).sorted("id")[:1]
+        return (
+            managers.sudo()
+            .users.filtered(
+                lambda u: u.active and not u.share and self.company_id in u.company_ids
+            )
+            .sorted("id")[:1]
+        )
 
     def _collection_closing_reason(self):
         """Why the collection process no longer follows this invoice (empty if it does)."""
@@ -460,7 +588,9 @@ class AccountMove(models.Model):
         for move in moves:
             reason = move._collection_closing_reason()
             if reason:
-                by_reason[reason] |= activities.filtered(lambda a, m=move: a.res_id == m.id)
+                by_reason[reason] |= activities.filtered(
+                    lambda a, m=move: a.res_id == m.id
+                )
         for reason, reason_activities in by_reason.items():
             reason_activities.action_feedback(feedback=reason)
 
@@ -486,7 +616,8 @@ class AccountMove(models.Model):
             self = self.with_context(lang=lang)  # noqa: PLW0642
         today = fields.Date.context_today(self)
         companies = self.env["res.company"].search([])
-        self._collection_refresh_days_overdue(today)
+        # computed from today's date: not from a value cached on another day
+        self.env["account.move"].invalidate_model(["collection_days_overdue"])
         self._collection_close_stale_activities()
         self.env["collection.promise"]._collection_judge_due(today)
         work = self._collection_due_work(companies.ids, today)
@@ -560,38 +691,6 @@ class AccountMove(models.Model):
             """,
             today=today,
         )
-
-    @api.model
-    def _collection_refresh_days_overdue(self, today):
-        """Set-based refresh of the stored days overdue (it moves with the calendar)."""
-        self.env["account.move"].flush_model(
-            ["collection_date_due", "state", "payment_state", "collection_excluded"]
-        )
-        query = SQL(
-            """
-            UPDATE account_move m
-               SET collection_days_overdue = v.days
-              FROM (
-                    SELECT id,
-                           CASE WHEN move_type = 'out_invoice'
-                                 AND state = 'posted'
-                                 AND payment_state IN ('not_paid', 'partial')
-                                 AND NOT COALESCE(collection_excluded, FALSE)
-                                 AND amount_residual > 0
-                                 AND collection_date_due < %(today)s
-                                THEN %(today)s - collection_date_due
-                                ELSE 0 END AS days
-                      FROM account_move
-                     WHERE move_type = 'out_invoice'
-                   ) v
-             WHERE v.id = m.id
-               AND m.collection_days_overdue IS DISTINCT FROM v.days
-            """,
-            today=today,
-        )
-        self.env.cr.execute(query)
-        if self.env.cr.rowcount:
-            self.env["account.move"].invalidate_model(["collection_days_overdue"])
 
     @api.model
     def _collection_close_stale_activities(self):
@@ -772,8 +871,11 @@ class AccountMove(models.Model):
         for stage in stages:
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
             stage_moves._collection_write(
-                {"collection_stage_id": stage.id, "collection_error": False,
-                 "collection_error_date": False}
+                {
+                    "collection_stage_id": stage.id,
+                    "collection_error": False,
+                    "collection_error_date": False,
+                }
             )
         # customer emails first, so that the stage's note stays on top of the chatter
         for stage in stages.filtered("mail_template_id"):
@@ -803,12 +905,16 @@ class AccountMove(models.Model):
         today = fields.Date.context_today(self)
         entering = self.browse(self.env.context.get("collection_entering_ids", []))
         late = entering & self.filtered(
-            lambda m: m.collection_date_due
-            and (today - m.collection_date_due).days - stage.day_offset
-            > COLLECTION_MAIL_MAX_DELAY
+            lambda m: (
+                m.collection_date_due
+                and (today - m.collection_date_due).days - stage.day_offset
+                > COLLECTION_MAIL_MAX_DELAY
+            )
         )
         late._collection_report_late_entry(stage)
-        without_email = (self - late).filtered(lambda m: not m.collection_mail_partner_id)
+        without_email = (self - late).filtered(
+            lambda m: not m.collection_mail_partner_id
+        )
         without_email._collection_report_missing_email(stage)
         to_send = self - late - without_email
         if not to_send:
@@ -830,6 +936,9 @@ class AccountMove(models.Model):
                 self.env["mail.compose.message"]
                 .with_context(
                     model_description=moves[:1].with_context(lang=lang).type_name,
+                    # queued for the mail queue's cron: the run does not wait on
+                    # the mail server, hundreds of emails a day
+                    mail_notify_force_send=False,
                     default_composition_mode="comment",
                     default_model=self._name,
                     default_res_ids=moves.ids,
@@ -896,7 +1005,9 @@ class AccountMove(models.Model):
                     "relevant.",
                     template=stage.mail_template_id.name,
                     stage=stage.name,
-                    days=(fields.Date.context_today(self) - move.collection_date_due).days
+                    days=(
+                        fields.Date.context_today(self) - move.collection_date_due
+                    ).days
                     - stage.day_offset,
                 )
                 for move in self
@@ -961,7 +1072,10 @@ class AccountMove(models.Model):
             self.env["mail.activity"]
             .sudo()
             .search(
-                [("collection_notified", "=", False), ("collection_stage_id", "!=", False)],
+                [
+                    ("collection_notified", "=", False),
+                    ("collection_stage_id", "!=", False),
+                ],
                 order="user_id, date_deadline, id",
             )
         )
@@ -977,7 +1091,9 @@ class AccountMove(models.Model):
                 )
                 continue
             lang = user.lang or self.env.lang
-            moves = self.with_context(lang=lang).browse(user_activities.mapped("res_id"))
+            moves = self.with_context(lang=lang).browse(
+                user_activities.mapped("res_id")
+            )
             move_by_id = {move.id: move for move in moves}
             body = (
                 self.env["ir.qweb"]

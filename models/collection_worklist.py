@@ -107,7 +107,25 @@ class CollectionWorklist(models.Model):
                     )
                 )
 
-    def _query(self):
+    @property
+    def _table_query(self):
+        # days overdue are counted to the user's today: a query, not a view
+        return self._query(fields.Date.context_today(self))
+
+    def _query(self, today):
+        # days overdue of the invoice m (as account.move.collection_days_overdue)
+        days = SQL(
+            """
+            CASE WHEN m.state = 'posted'
+                  AND m.payment_state IN ('not_paid', 'partial')
+                  AND NOT COALESCE(m.collection_excluded, FALSE)
+                  AND m.amount_residual > 0
+                  AND m.collection_date_due < %(today)s
+                 THEN %(today)s - m.collection_date_due
+                 ELSE 0 END
+            """,
+            today=today,
+        )
         return SQL(
             """
             WITH item AS (
@@ -124,9 +142,9 @@ class CollectionWorklist(models.Model):
                        a.date_deadline,
                        COALESCE(m.collection_date_due, m.invoice_date_due) AS date_due,
                        m.amount_residual_signed AS amount_residual,
-                       CASE WHEN m.collection_days_overdue > 0
+                       CASE WHEN %(days)s > 0
                             THEN m.amount_residual_signed ELSE 0 END AS amount_overdue,
-                       COALESCE(m.collection_days_overdue, 0) AS days_overdue
+                       %(days)s AS days_overdue
                   FROM mail_activity a
                   JOIN account_move m ON m.id = a.res_id
                  WHERE a.res_model = 'account.move'
@@ -147,9 +165,9 @@ class CollectionWorklist(models.Model):
                        p.promised_date,
                        MIN(COALESCE(m.collection_date_due, m.invoice_date_due)),
                        SUM(m.amount_residual_signed),
-                       SUM(CASE WHEN m.collection_days_overdue > 0
+                       SUM(CASE WHEN %(days)s > 0
                                 THEN m.amount_residual_signed ELSE 0 END),
-                       MAX(COALESCE(m.collection_days_overdue, 0))
+                       MAX(%(days)s)
                   FROM collection_promise p
                   JOIN collection_promise_account_move_rel rel ON rel.promise_id = p.id
                   JOIN account_move m ON m.id = rel.move_id
@@ -184,17 +202,13 @@ class CollectionWorklist(models.Model):
                    s.score_amount + s.score_days + s.score_broken + s.score_history
                        AS priority
               FROM scored s
-            """
+            """,
+            days=days,
         )
 
     def init(self):
-        self.env.cr.execute(
-            SQL(
-                "CREATE OR REPLACE VIEW %s AS (%s)",
-                SQL.identifier(self._table),
-                self._query(),
-            )
-        )
+        # earlier versions made the worklist a view (days counted on the last run)
+        self.env.cr.execute(SQL("DROP VIEW IF EXISTS %s", SQL.identifier(self._table)))
 
     # -------------------------------------------------------------------------
     # Actions

@@ -36,7 +36,11 @@ class CollectionCommon(AccountTestInvoicingCommon):
             {"name": "Acme Customer", "email": "ap@acme.example", "is_company": True}
         )
         cls.customer_2 = cls.env["res.partner"].create(
-            {"name": "Globex Customer", "email": "ap@globex.example", "is_company": True}
+            {
+                "name": "Globex Customer",
+                "email": "ap@globex.example",
+                "is_company": True,
+            }
         )
         cls.mail_activity_model = cls.env["mail.activity"]
 
@@ -92,7 +96,8 @@ class CollectionCommon(AccountTestInvoicingCommon):
                 {
                     "move_type": move_type,
                     "partner_id": (partner or cls.customer).id,
-                    "invoice_date": invoice_date or min(due, date(due.year, due.month, 1)),
+                    "invoice_date": invoice_date
+                    or min(due, date(due.year, due.month, 1)),
                     "invoice_date_due": due,
                     "invoice_user_id": user.id,
                     "currency_id": (currency or company.currency_id).id,
@@ -133,6 +138,12 @@ class CollectionCommon(AccountTestInvoicingCommon):
                 return self.env["account.move"]._cron_collection_run(**kwargs)
             self.cron.method_direct_trigger()
 
+    def _days_overdue(self, move, on):
+        """The invoice's days overdue as a user reads them on ``on``."""
+        with freeze_time(on):
+            move.invalidate_recordset(["collection_days_overdue"])
+            return move.collection_days_overdue
+
     def _collection_activities(self, moves):
         return self.env["mail.activity"].search(
             [
@@ -144,7 +155,9 @@ class CollectionCommon(AccountTestInvoicingCommon):
 
     def _done_collection_messages(self, move):
         return move.message_ids.filtered(
-            lambda m: m.mail_activity_type_id
-            and m.mail_activity_type_id.res_model == "account.move"
-            and m.subtype_id == self.env.ref("mail.mt_activities")
+            lambda m: (
+                m.mail_activity_type_id
+                and m.mail_activity_type_id.res_model == "account.move"
+                and m.subtype_id == self.env.ref("mail.mt_activities")
+            )
         )

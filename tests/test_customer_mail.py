@@ -80,6 +80,30 @@ class TestCollectionCustomerMail(CollectionCommon):
             "View Invoice", mail.body_html, "the layout's button names the invoice"
         )
 
+    def test_large_debtor_email_lists_the_first_invoices_and_counts_the_rest(self):
+        """A customer with 24 open invoices: the email lists the 20 due first and
+        this one, says how many more there are, and the total covers them all."""
+        older = [
+            self._post_invoice(day(-60 + offset), amount=100.0) for offset in range(22)
+        ]
+        later = self._post_invoice(day(10), amount=100.0)
+        invoice = self._post_invoice(DUE, amount=1000.0)
+        self._run(day(1))
+        message = invoice.message_ids.filtered(
+            lambda m: (
+                m.subject == f"{self.company.name}: invoice {invoice.name} is overdue"
+            )
+        )
+        self.assertEqual(len(message), 1)
+        body = message.body
+        for listed in older[:19]:
+            self.assertIn(listed.get_portal_url(), body)
+        self.assertIn(invoice.get_portal_url(), body, "the invoice itself is listed")
+        for unlisted in older[19:] + [later]:
+            self.assertNotIn(unlisted.get_portal_url(), body)
+        self.assertIn("and 4 more open invoices", body)
+        self.assertIn("3,300.00", body, "the total covers every open invoice")
+
     def test_reminder_and_final_notice(self):
         invoice = self._post_invoice(DUE, amount=640.0)
         self._run(day(-5))

@@ -1,8 +1,8 @@
 from datetime import date, timedelta
 
 from odoo import Command
-from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import freeze_time, tagged
 
 from .common import CollectionCommon
 
@@ -41,27 +41,60 @@ class TestCollectionEngine(CollectionCommon):
 
         self._run(day(1))
         follow_up = self._collection_activities(invoice)
-        self.assertEqual(len(follow_up), 1, "the reminder is superseded by the follow-up")
+        self.assertEqual(
+            len(follow_up), 1, "the reminder is superseded by the follow-up"
+        )
         self.assertEqual(follow_up.collection_stage_id, self.stage_overdue)
         self.assertEqual(follow_up.user_id, self.salesperson)
-        self.assertEqual(invoice.collection_days_overdue, 1)
+        self.assertEqual(self._days_overdue(invoice, day(1)), 1)
 
         self._run(day(7))
         activities = self._collection_activities(invoice)
-        escalation = activities.filtered(lambda a: a.collection_stage_id == self.stage_escalation)
+        escalation = activities.filtered(
+            lambda a: a.collection_stage_id == self.stage_escalation
+        )
         self.assertEqual(escalation.user_id, self.leader)
         self.assertEqual(
             activities - escalation, follow_up, "the salesperson keeps the follow-up"
         )
         self.assertEqual(invoice.collection_stage_id, self.stage_escalation)
-        self.assertEqual(invoice.collection_days_overdue, 7)
-        self.assertEqual(
-            self.env["account.move"].search_count(
-                [("id", "=", invoice.id), ("collection_days_overdue", ">=", 7)]
-            ),
-            1,
-            "days overdue is stored and searchable",
-        )
+        self.assertEqual(self._days_overdue(invoice, day(7)), 7)
+
+    def test_days_overdue_follow_the_calendar_between_runs(self):
+        """Days overdue are those of the day they are read on, searchable, without
+        the daily run rewriting every overdue invoice."""
+        overdue = self._post_invoice(DUE)
+        not_due = self._post_invoice(day(30))
+        paid = self._post_invoice(DUE)
+        self._pay(paid, pay_date=day(1))
+        self.assertEqual(self._days_overdue(overdue, day(10)), 10)
+        self.assertEqual(self._days_overdue(overdue, day(11)), 11, "no run needed")
+        self.assertEqual(self._days_overdue(not_due, day(11)), 0)
+        self.assertEqual(self._days_overdue(paid, day(11)), 0)
+        moves = overdue | not_due | paid
+
+        def found(operator, value):
+            return self.env["account.move"].search(
+                [("id", "in", moves.ids), ("collection_days_overdue", operator, value)]
+            )
+
+        with freeze_time(day(10)):
+            self.assertEqual(found(">", 0), overdue)
+            self.assertEqual(found(">", 9), overdue)
+            self.assertEqual(found(">", 10), self.env["account.move"])
+            self.assertEqual(found(">=", 10), overdue)
+            self.assertEqual(found("<", 10), not_due | paid)
+            self.assertEqual(found("<=", 10), moves)
+            self.assertEqual(found("=", 10), overdue)
+            self.assertEqual(found("=", 0), not_due | paid)
+            self.assertEqual(found("!=", 0), overdue)
+            self.assertEqual(found("=", False), not_due | paid)
+            with self.assertRaises(UserError):
+                found("=", "ten")
+        with freeze_time(day(20)):
+            self.assertEqual(
+                found("=", 20), overdue, "one more day, one more day overdue"
+            )
 
     def test_late_start_runs_only_latest_stage(self):
         invoice = self._post_invoice(DUE)
@@ -89,13 +122,19 @@ class TestCollectionEngine(CollectionCommon):
         invoice = self._post_invoice(DUE, user=lonely)
         self._run(day(8))
         self.assertEqual(self._collection_activities(invoice).user_id, lonely)
-        self.assertIn("No collection manager is configured", invoice.message_ids[0].body)
+        self.assertIn(
+            "No collection manager is configured", invoice.message_ids[0].body
+        )
 
     def test_customer_salesperson_when_invoice_has_none(self):
         self.customer_2.user_id = self.salesperson_2
-        invoice = self._post_invoice(DUE, partner=self.customer_2, user=self.env["res.users"])
+        invoice = self._post_invoice(
+            DUE, partner=self.customer_2, user=self.env["res.users"]
+        )
         self._run(day(1))
-        self.assertEqual(self._collection_activities(invoice).user_id, self.salesperson_2)
+        self.assertEqual(
+            self._collection_activities(invoice).user_id, self.salesperson_2
+        )
 
     def test_archived_salesperson_falls_back_to_manager(self):
         leaving = self._create_collection_user("leaving", "Leaving Seller")
@@ -124,7 +163,7 @@ class TestCollectionEngine(CollectionCommon):
         self._run(day(8))
         self.assertFalse(self._collection_activities(invoice))
         self.assertEqual(invoice.collection_stage_id, self.stage_overdue)
-        self.assertEqual(invoice.collection_days_overdue, 0)
+        self.assertEqual(self._days_overdue(invoice, day(8)), 0)
 
     def test_partial_payment_keeps_invoice_in_collection(self):
         invoice = self._post_invoice(DUE, amount=1000.0)
@@ -145,7 +184,9 @@ class TestCollectionEngine(CollectionCommon):
             .create({"journal_id": invoice.journal_id.id, "date": day(2)})
         )
         reversal.refund_moves()
-        credit_note = self.env["account.move"].search([("reversed_entry_id", "=", invoice.id)])
+        credit_note = self.env["account.move"].search(
+            [("reversed_entry_id", "=", invoice.id)]
+        )
         credit_note.action_post()  # reconciles the credit note with the invoice
         self.assertEqual(invoice.payment_state, "reversed")
         self.assertFalse(self._collection_activities(invoice))
@@ -208,7 +249,9 @@ class TestCollectionEngine(CollectionCommon):
         normal_invoice = self._post_invoice(DUE)
         self.assertEqual(strict_invoice.collection_policy_id, strict)
         self._run(day(0))
-        self.assertEqual(self._collection_activities(strict_invoice).user_id, self.leader)
+        self.assertEqual(
+            self._collection_activities(strict_invoice).user_id, self.leader
+        )
         self.assertEqual(strict_invoice.collection_stage_id, strict.stage_ids)
         self.assertEqual(normal_invoice.collection_stage_id, self.stage_reminder)
 
@@ -240,8 +283,12 @@ class TestCollectionEngine(CollectionCommon):
                 ],
             }
         )
-        seller_b = self._create_collection_user("seller_b", "Bea Seller", company=company_b)
-        manager_b = self._create_collection_user("manager_b", "Max Manager", company=company_b)
+        seller_b = self._create_collection_user(
+            "seller_b", "Bea Seller", company=company_b
+        )
+        manager_b = self._create_collection_user(
+            "manager_b", "Max Manager", company=company_b
+        )
         company_b.write(
             {"collection_policy_id": policy_b.id, "collection_manager_id": manager_b.id}
         )
@@ -287,8 +334,12 @@ class TestCollectionEngine(CollectionCommon):
         mails_before = self.env["mail.mail"].search([])
         self._run(day(1))
         new_mails = self.env["mail.mail"].search([]) - mails_before
-        to_sam = new_mails.filtered(lambda m: self.salesperson.partner_id in m.recipient_ids)
-        to_sally = new_mails.filtered(lambda m: self.salesperson_2.partner_id in m.recipient_ids)
+        to_sam = new_mails.filtered(
+            lambda m: self.salesperson.partner_id in m.recipient_ids
+        )
+        to_sally = new_mails.filtered(
+            lambda m: self.salesperson_2.partner_id in m.recipient_ids
+        )
         self.assertEqual(len(to_sam), 1, "one digest, no per-activity assignment email")
         self.assertEqual(len(to_sally), 1)
         self.assertIn("5 new activities", to_sam.subject)
@@ -299,7 +350,9 @@ class TestCollectionEngine(CollectionCommon):
         self.assertEqual(len(self._collection_activities(invoices)), 5)
         self.assertTrue(
             all(
-                invoice.message_ids.filtered(lambda m: "Overdue follow-up" in (m.body or ""))
+                invoice.message_ids.filtered(
+                    lambda m: "Overdue follow-up" in (m.body or "")
+                )
                 for invoice in invoices
             ),
             "the chatter still shows each stage",
@@ -335,7 +388,9 @@ class TestCollectionEngine(CollectionCommon):
         self.stage_overdue.mail_template_id = template
         invoice = self._post_invoice(DUE)
         self._run(day(1))
-        sent = invoice.message_ids.filtered(lambda m: m.subject == f"Overdue: {invoice.name}")
+        sent = invoice.message_ids.filtered(
+            lambda m: m.subject == f"Overdue: {invoice.name}"
+        )
         self.assertEqual(len(sent), 1)
         self.assertIn(self.customer, sent.partner_ids)
 
@@ -355,11 +410,15 @@ class TestCollectionEngine(CollectionCommon):
         self.customer.ref = "ACME"
         good = self._post_invoice(DUE)
         bad = self._post_invoice(DUE, partner=self.customer_2)  # no ref: cannot render
-        with self.assertLogs("odoo.addons.account_collections.models.account_move", "WARNING"):
+        with self.assertLogs(
+            "odoo.addons.account_collections.models.account_move", "WARNING"
+        ):
             self._run(day(1))
         self.assertEqual(good.collection_stage_id, self.stage_overdue)
         self.assertEqual(len(self._collection_activities(good)), 1)
-        self.assertFalse(bad.collection_stage_id, "nothing half-written on the failed one")
+        self.assertFalse(
+            bad.collection_stage_id, "nothing half-written on the failed one"
+        )
         self.assertFalse(self._collection_activities(bad))
         self.assertTrue(bad.collection_error)
         self.assertIn("could not process this invoice", bad.message_ids[0].body)

@@ -74,8 +74,10 @@ class TestCollectionTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
         self.start_tour(
             "/odoo", "account_collections_manager_dashboard_aging", login="manager"
         )
-        wizard = self.env["collection.aging.wizard"].sudo().search(
-            [("create_uid", "=", manager.id)], order="id desc", limit=1
+        wizard = (
+            self.env["collection.aging.wizard"]
+            .sudo()
+            .search([("create_uid", "=", manager.id)], order="id desc", limit=1)
         )
         self.assertTrue(wizard.xlsx_file, "the XLSX was exported from the browser")
         self.assertEqual(wizard.group_by, "user")

@@ -19,22 +19,30 @@ class TestCollectionWorklist(PromiseCommon):
         small = self._post_invoice(day(19), amount=100.0, partner=self.customer_2)
         self._run(day(1))  # Sam's follow-up on the big one
         self._run(day(20))  # the big one escalates to the leader, the small one is due
-        rows = self._rows()
-        self.assertEqual(rows.move_id, big | small)
-        self.assertEqual(rows[0].move_id, big, "the larger, older debt first")
-        top = rows[0]
-        self.assertEqual(top.kind, "activity")
-        self.assertEqual(top.days_overdue, 20)
-        self.assertEqual(top.amount_overdue, 10000.0)
-        self.assertAlmostEqual(top.score_amount, round(10 * math.log10(10001), 1))
-        self.assertEqual(top.score_days, 5.0)
-        self.assertEqual(top.score_broken, 0.0)
-        self.assertEqual(top.score_history, 0.0)
-        self.assertAlmostEqual(
-            top.priority, top.score_amount + top.score_days, places=1
-        )
-        self.assertEqual(top.date_expected, DUE, "no history: expected on the due date")
-        self.assertEqual(rows[1].days_overdue, 1)
+        with freeze_time(day(20)):
+            rows = self._rows()
+            self.assertEqual(rows.move_id, big | small)
+            self.assertEqual(rows[0].move_id, big, "the larger, older debt first")
+            top = rows[0]
+            self.assertEqual(top.kind, "activity")
+            self.assertEqual(top.days_overdue, 20)
+            self.assertEqual(top.amount_overdue, 10000.0)
+            self.assertAlmostEqual(top.score_amount, round(10 * math.log10(10001), 1))
+            self.assertEqual(top.score_days, 5.0)
+            self.assertEqual(top.score_broken, 0.0)
+            self.assertEqual(top.score_history, 0.0)
+            self.assertAlmostEqual(
+                top.priority, top.score_amount + top.score_days, places=1
+            )
+            self.assertEqual(
+                top.date_expected, DUE, "no history: expected on the due date"
+            )
+            self.assertEqual(rows[1].days_overdue, 1)
+        with freeze_time(day(21)):
+            self.env["collection.worklist"].invalidate_model()  # a new request
+            self.assertEqual(
+                self._rows()[0].days_overdue, 21, "counted to the day it is read"
+            )
 
     def test_history_and_broken_promises_raise_priority(self):
         # Globex paid a past invoice 12 days late and broke a promise
