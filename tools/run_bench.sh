@@ -99,7 +99,7 @@ echo "== measuring (log: $LOG_DIR/bench-run.log)"
 (cd "$ADDON_DIR" && $NICE "$PYTHON" bench/run.py -c "$CONF" -d "$RUN_DB" \
     --repeat "${BENCH_REPEAT:-5}" --template "$TEMPLATE" \
     --json "$REPO_ROOT/bench/results/latest.json" \
-    --markdown "$REPO_ROOT/bench/RESULTS.md" \
+    --markdown "$REPO_ROOT/bench/RESULTS.md" --readme "$REPO_ROOT/README.md" \
     --generate-log "$LOG_DIR/bench-generate.log")
 status=$?
 [ "${BENCH_KEEP:-0}" = "1" ] || dropdb --if-exists "$RUN_DB"
