@@ -74,15 +74,20 @@ def collection_aging_xlsx(wizard, result, detail):
     sheet.autofilter(0, 0, max(total_row - 1, 0), last_col)
 
     # --- sheet 2: one row per journal item --------------------------------------
+    # tens of thousands of rows, and xlsxwriter's cost is per cell: the company
+    # column only when there are several, "Excluded" only where it says yes (an
+    # empty cell costs nothing), and no column of days, which the dates and the
+    # bucket already give (sort by the due date, or the date, to age them)
     sheet = workbook.add_worksheet(env._("Detail"))
+    companies = wizard.company_ids.sudo()
+    several = len(companies) > 1
     columns = [
-        (env._("Company"), 20),
+        *([(env._("Company"), 20)] if several else []),
         (env._("Customer"), 30),
         (env._("Salesperson"), 20),
         (env._("Journal Entry"), 20),
         (env._("Date"), 12),
         (env._("Due Date"), 12),
-        (env._("Days"), 8),
         (env._("Bucket"), 12),
         (env._("Excluded"), 10),
         (env._("Open Amount"), AMOUNT_WIDTH),
@@ -90,22 +95,28 @@ def collection_aging_xlsx(wizard, result, detail):
     for col, (title, width) in enumerate(columns):
         sheet.write_string(0, col, title, header)
         sheet.set_column(col, col, width)
-    company_names = {company.id: company.name for company in wizard.company_ids.sudo()}
-    yes, no = env._("Yes"), env._("No")
+    company_names = {company.id: company.name for company in companies}
+    labels = result["labels"]
+    yes = env._("Yes")
+    first = 1 if several else 0
+    write_string, write_number = sheet.write_string, sheet.write_number
     for row_index, item in enumerate(detail, start=1):
-        sheet.write_string(row_index, 0, company_names.get(item["company_id"], ""))
-        sheet.write_string(row_index, 1, item["partner_name"] or "")
-        sheet.write_string(row_index, 2, item["user_name"] or "")
-        sheet.write_string(row_index, 3, item["move_name"] or "")
-        sheet.write_number(row_index, 4, _excel_date(item["date"]), date_format)
+        if several:
+            write_string(row_index, 0, company_names.get(item["company_id"], ""))
+        if item["partner_name"]:
+            write_string(row_index, first, item["partner_name"])
+        if item["user_name"]:
+            write_string(row_index, first + 1, item["user_name"])
+        write_string(row_index, first + 2, item["move_name"] or "")
+        write_number(row_index, first + 3, _excel_date(item["date"]), date_format)
         if item["date_maturity"]:
-            sheet.write_number(
-                row_index, 5, _excel_date(item["date_maturity"]), date_format
+            write_number(
+                row_index, first + 4, _excel_date(item["date_maturity"]), date_format
             )
-        sheet.write_number(row_index, 6, item["days"])
-        sheet.write_string(row_index, 7, result["labels"][item["bucket"]])
-        sheet.write_string(row_index, 8, yes if item["excluded"] else no)
-        sheet.write_number(row_index, 9, item["amount"], money)
+        write_string(row_index, first + 5, labels[item["bucket"]])
+        if item["excluded"]:
+            write_string(row_index, first + 6, yes)
+        write_number(row_index, first + 7, item["amount"], money)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(len(detail), 1), len(columns) - 1)
 

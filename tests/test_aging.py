@@ -394,6 +394,32 @@ class TestAgingWizard(AgingCommon):
         self.assertIn("#,##0.00", sheet["B2"].number_format)
         self.assertGreater(sheet.column_dimensions["A"].width, 15)
 
+        # the detail sheet: one row per open item, with its company (two here)
+        detail = list(book.worksheets[1].iter_rows(values_only=True))
+        self.assertEqual(
+            detail[0],
+            (
+                "Company",
+                "Customer",
+                "Salesperson",
+                "Journal Entry",
+                "Date",
+                "Due Date",
+                "Bucket",
+                "Excluded",
+                "Open Amount",
+            ),
+        )
+        items = wizard._collection_aging_detail(companies.ids, AS_OF)
+        self.assertEqual(len(detail) - 1, len(items))
+        self.assertAlmostEqual(sum(row[-1] for row in detail[1:]), 3890.0, places=2)
+        self.assertEqual({row[0] for row in detail[1:]}, set(companies.mapped("name")))
+        for row, item in zip(detail[1:], items, strict=True):
+            self.assertEqual(row[3], item["move_name"])
+            self.assertEqual(row[4].date(), item["date"])
+            self.assertEqual(row[6], LABELS[item["bucket"]])
+            self.assertEqual(row[7], "Yes" if item["excluded"] else None)
+
         detail = list(book.worksheets[1].iter_rows(values_only=True))
         self.assertEqual(detail[0][1], "Customer")
         self.assertEqual(detail[0][-1], "Open Amount")
@@ -442,6 +468,14 @@ class TestAgingWizard(AgingCommon):
             rows[0], ("Customer", "Not due", "1-15", "16-45", "Over 45", "Total")
         )
         self.assertEqual(rows[-1], ("Total", 100.0, 130.0, 1410.0, 1450.0, 3090.0))
+        detail = list(self._xlsx(wizard).worksheets[1].iter_rows(values_only=True))
+        self.assertEqual(detail[0][0], "Customer", "one company: no company column")
+        self.assertEqual(
+            {row[5] for row in detail[1:]} - {"Not due", "1-15", "16-45", "Over 45"},
+            set(),
+            "the custom buckets label the items",
+        )
+        self.assertAlmostEqual(sum(row[-1] for row in detail[1:]), 3090.0, places=2)
 
     def test_pdf(self):
         self.company.external_report_layout_id = self.env.ref(

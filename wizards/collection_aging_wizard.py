@@ -300,12 +300,20 @@ class CollectionAgingWizard(models.TransientModel):
         )
         return SQL(
             """
-            WITH matched_later AS (
-                SELECT debit_move_id AS id FROM account_partial_reconcile
-                 WHERE max_date > %(date_at)s
-                 UNION
-                SELECT credit_move_id FROM account_partial_reconcile
-                 WHERE max_date > %(date_at)s
+            WITH later AS (
+                -- per item, what matchings dated after the aging date took off
+                -- it (signed as they count in its residual)
+                SELECT line_id, SUM(amount) AS amount
+                  FROM (
+                        SELECT debit_move_id AS line_id, amount
+                          FROM account_partial_reconcile
+                         WHERE max_date > %(date_at)s
+                         UNION ALL
+                        SELECT credit_move_id, -amount
+                          FROM account_partial_reconcile
+                         WHERE max_date > %(date_at)s
+                       ) p
+              GROUP BY line_id
             ),
             candidate AS (
                 -- open now and matched on or before the aging date only: what is
@@ -320,23 +328,14 @@ class CollectionAgingWizard(models.TransientModel):
                    AND aml.parent_state = 'posted'
                    AND aml.company_id = ANY(%(company_ids)s)
                    AND aml.date <= %(date_at)s
-                   AND aml.id NOT IN (SELECT id FROM matched_later)
+                   AND aml.id NOT IN (SELECT line_id FROM later)
                  UNION ALL
-                -- matched (in part or in full) after the aging date: its balance
-                -- less what was matched on or before that date
+                -- matched (in part or in full) after the aging date: today's
+                -- residual plus what those later matchings took off
                 SELECT aml.id, aml.move_id, aml.company_id, aml.partner_id, aml.date,
-                       aml.date_maturity,
-                       aml.balance - COALESCE((
-                           SELECT SUM(pr.amount) FROM account_partial_reconcile pr
-                            WHERE pr.debit_move_id = aml.id
-                              AND pr.max_date <= %(date_at)s
-                       ), 0) + COALESCE((
-                           SELECT SUM(pr.amount) FROM account_partial_reconcile pr
-                            WHERE pr.credit_move_id = aml.id
-                              AND pr.max_date <= %(date_at)s
-                       ), 0)
-                  FROM matched_later
-                  JOIN account_move_line aml ON aml.id = matched_later.id
+                       aml.date_maturity, aml.amount_residual + later.amount
+                  FROM later
+                  JOIN account_move_line aml ON aml.id = later.line_id
                  WHERE aml.account_id = ANY(%(account_ids)s)
                    AND aml.parent_state = 'posted'
                    AND aml.company_id = ANY(%(company_ids)s)
@@ -447,7 +446,17 @@ class CollectionAgingWizard(models.TransientModel):
         rows = self.env.execute_query(
             self._collection_aging_grouped_query(detail, group_by)
         )
-        currency = companies.currency_id
+        return self._collection_aging_result_from(
+            ((key, name, bucket, amount) for key, name, bucket, amount, _n in rows),
+            companies.currency_id,
+            limits,
+            group_by,
+        )
+
+    @api.model
+    def _collection_aging_result_from(self, amounts, currency, limits, group_by):
+        """The result of :meth:`_collection_aging` from ``(group key, group name,
+        bucket, amount)`` tuples (per group and bucket, or per item)."""
         labels = self._collection_aging_labels(limits)
         no_name = (
             self.env._("No customer")
@@ -455,18 +464,18 @@ class CollectionAgingWizard(models.TransientModel):
             else self.env._("No salesperson")
         )
         groups = {}
-        for group_key, name, bucket, amount, _count in rows:
-            group = groups.setdefault(
-                group_key or False,
-                {
+        for group_key, name, bucket, amount in amounts:
+            group = groups.get(group_key or False)
+            if group is None:
+                group = groups[group_key or False] = {
                     "key": group_key or False,
                     "name": name or no_name,
                     "amounts": [0.0] * len(labels),
-                },
-            )
-            group["amounts"][bucket] = currency.round(group["amounts"][bucket] + amount)
+                }
+            group["amounts"][bucket] += amount
         result_rows = []
         for group in groups.values():
+            group["amounts"] = [currency.round(amount) for amount in group["amounts"]]
             group["total"] = currency.round(sum(group["amounts"]))
             if not currency.is_zero(group["total"]) or any(
                 not currency.is_zero(amount) for amount in group["amounts"]
@@ -761,8 +770,24 @@ class CollectionAgingWizard(models.TransientModel):
         ``Total`` row; sheet 2: one row per journal item) and download it."""
         self.ensure_one()
         params = self._collection_aging_params()
-        result = self._collection_aging(group_by=self.group_by, **params)
+        # one query: the groups are summed from the items of the detail sheet
         detail = self._collection_aging_detail(**params)
+        key, name = (
+            ("partner_id", "partner_name")
+            if self.group_by == "partner"
+            else ("user_id", "user_name")
+        )
+        result = self._collection_aging_result_from(
+            (
+                (item[key], item[name], item["bucket"], item["amount"])
+                for item in detail
+            ),
+            self._collection_aging_scope(
+                params["company_ids"], params["limits"], params["user_ids"]
+            )[0].currency_id,
+            params["limits"],
+            self.group_by,
+        )
         content = collection_aging_xlsx(self, result, detail)
         self.write(
             {
