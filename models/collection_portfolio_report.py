@@ -440,6 +440,11 @@ class CollectionPortfolioReport(models.AbstractModel):
                    AND l.parent_state = 'posted'
                    AND l.company_id = ANY(%(company_ids)s)
                    AND l.date <= %(date_to)s
+                   -- an item dated and settled before the period counts for
+                   -- nothing in it: leave the history out
+                   AND (l.date >= %(date_from)s
+                        OR l.reconciled IS NOT TRUE
+                        OR la.line_id IS NOT NULL)
             )
             """,
             **params,
