@@ -631,9 +631,6 @@ class AccountMove(models.Model):
         if not remaining:
             self._collection_send_digests()
             self.env["res.partner"]._collection_refresh_payment_history()
-        # the cron runner calls again in the same environment: what this batch
-        # loaded must not stay in the cache, so that memory stays flat
-        self.env.invalidate_all(flush=True)
         return processed
 
     @api.model
