@@ -27,7 +27,9 @@ company.write(
 )
 env.ref("base.user_admin").write({"email": "admin@andes-distribucion.example"})
 if os.environ.get("DEMO_BASE_URL"):
-    env["ir.config_parameter"].sudo().set_param("web.base.url", os.environ["DEMO_BASE_URL"])
+    env["ir.config_parameter"].sudo().set_param(
+        "web.base.url", os.environ["DEMO_BASE_URL"]
+    )
 env["res.lang"]._activate_lang("es_ES")
 env["ir.module.module"].search([("state", "=", "installed")])._update_translations(
     ["es_ES"]
@@ -220,9 +222,11 @@ disputed.write({"collection_excluded": True})
 
 # Overdue invoices still open, per salesperson, for the contacts logged below.
 open_overdue = invoices.filtered(
-    lambda m: m.payment_state == "not_paid"
-    and not m.collection_excluded
-    and m.invoice_date_due < today - timedelta(days=12)
+    lambda m: (
+        m.payment_state == "not_paid"
+        and not m.collection_excluded
+        and m.invoice_date_due < today - timedelta(days=12)
+    )
 ).sorted("invoice_date_due")
 
 
@@ -248,20 +252,32 @@ for back in range(10, 0, -1):
     with freeze_time(today - timedelta(days=back)):
         cron.method_direct_trigger()
         if back == 9:
-            log_contact(no_answer, "call", "no_answer", "Nobody picked up; left a voicemail.")
+            log_contact(
+                no_answer, "call", "no_answer", "Nobody picked up; left a voicemail."
+            )
         if back == 8:
             log_contact(
-                broken, "call", "promise", "Promised a transfer on Friday.", promised_in=4
+                broken,
+                "call",
+                "promise",
+                "Promised a transfer on Friday.",
+                promised_in=4,
             )
             log_contact(
                 kept, "whatsapp", "promise", "Will pay in two parts.", promised_in=5
             )
         if back == 6:
-            pay(kept, amount=round(kept.amount_residual / 2, 2), pay_date=today - timedelta(days=6))
+            pay(
+                kept,
+                amount=round(kept.amount_residual / 2, 2),
+                pay_date=today - timedelta(days=6),
+            )
         if back == 4:
             pay(kept, pay_date=today - timedelta(days=4))
         if back == 2:
-            log_contact(reached, "visit", "reached", "Met the CFO: payment run next week.")
+            log_contact(
+                reached, "visit", "reached", "Met the CFO: payment run next week."
+            )
 cron.method_direct_trigger()
 log_contact(
     open_overdue[4], "email", "promise", "Confirmed by email.", promised_in=7, share=0.5
