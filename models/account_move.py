@@ -583,14 +583,12 @@ class AccountMove(models.Model):
         activities = self._collection_followup_activities()
         if not activities:
             return
-        moves = self.browse(activities.mapped("res_id"))
+        by_move = activities.grouped("res_id")
         by_reason = defaultdict(lambda: self.env["mail.activity"])
-        for move in moves:
+        for move in self.browse(list(by_move)):
             reason = move._collection_closing_reason()
             if reason:
-                by_reason[reason] |= activities.filtered(
-                    lambda a, m=move: a.res_id == m.id
-                )
+                by_reason[reason] |= by_move[move.id]
         for reason, reason_activities in by_reason.items():
             reason_activities.action_feedback(feedback=reason)
 
