@@ -45,6 +45,14 @@ class CollectionCommon(AccountTestInvoicingCommon):
         cls.mail_activity_model = cls.env["mail.activity"]
 
     @classmethod
+    def _load_spanish(cls):
+        """Activate Spanish with the addon's terms (from i18n/es.po)."""
+        cls.env["res.lang"]._activate_lang("es_ES")
+        cls.env["ir.module.module"]._load_module_terms(
+            ["account_collections"], ["es_ES"], overwrite=True
+        )
+
+    @classmethod
     def _create_collection_user(cls, login, name, groups=None, company=None):
         company = company or cls.company_data["company"]
         return (

@@ -193,7 +193,7 @@ class TestCollectionBadInput(CollectionCommon):
 
     def test_errors_are_translated(self):
         """A Spanish-speaking manager reads the refusals in Spanish."""
-        self.env["res.lang"]._activate_lang("es_ES")
+        self._load_spanish()
         policy = self._policy(1)
         partner_type = self.env["mail.activity.type"].create(
             {"name": "Partner call", "res_model": "res.partner"}

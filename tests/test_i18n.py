@@ -22,10 +22,7 @@ class TestCollectionTranslations(CollectionCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("es_ES")
-        cls.env["ir.module.module"]._load_module_terms(
-            ["account_collections"], ["es_ES"], overwrite=True
-        )
+        cls._load_spanish()
         cls.env_es = cls.env(context=dict(cls.env.context, lang="es_ES"))
 
     def test_pot_is_up_to_date_with_the_code(self):

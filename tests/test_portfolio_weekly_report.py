@@ -17,10 +17,7 @@ class TestPortfolioWeeklyReport(CollectionCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("es_ES")
-        cls.env["ir.module.module"]._load_module_terms(
-            ["account_collections"], ["es_ES"], overwrite=True
-        )
+        cls._load_spanish()
         cls.company.email = "collections@company.example"
         cls._post_invoice(date(2026, 3, 3), 3000, invoice_date=date(2026, 2, 1))
         cls._post_invoice(
