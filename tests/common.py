@@ -45,6 +45,22 @@ class CollectionCommon(AccountTestInvoicingCommon):
         cls.mail_activity_model = cls.env["mail.activity"]
 
     @classmethod
+    def _stage_template(cls, name, subject, stage=None):
+        """A customer email on invoices with ``subject``, set on ``stage``."""
+        template = cls.env["mail.template"].create(
+            {
+                "name": name,
+                "model_id": cls.env["ir.model"]._get_id("account.move"),
+                "subject": subject,
+                "body_html": "<p>Please pay <t t-out='object.name'/></p>",
+                "partner_to": "{{ object.partner_id.id }}",
+            }
+        )
+        if stage:
+            stage.mail_template_id = template
+        return template
+
+    @classmethod
     def _load_spanish(cls):
         """Activate Spanish with the addon's terms (from i18n/es.po)."""
         cls.env["res.lang"]._activate_lang("es_ES")

@@ -376,16 +376,9 @@ class TestCollectionEngine(CollectionCommon):
         self.assertEqual(sorted(activities.mapped("res_id")), sorted(invoices.ids))
 
     def test_stage_email_to_customer(self):
-        template = self.env["mail.template"].create(
-            {
-                "name": "Overdue notice",
-                "model_id": self.env["ir.model"]._get_id("account.move"),
-                "subject": "Overdue: {{ object.name }}",
-                "body_html": "<p>Please pay <t t-out='object.name'/></p>",
-                "partner_to": "{{ object.partner_id.id }}",
-            }
+        self._stage_template(
+            "Overdue notice", "Overdue: {{ object.name }}", self.stage_overdue
         )
-        self.stage_overdue.mail_template_id = template
         invoice = self._post_invoice(DUE)
         self._run(day(1))
         sent = invoice.message_ids.filtered(
@@ -397,16 +390,11 @@ class TestCollectionEngine(CollectionCommon):
     def test_broken_customer_data_does_not_stop_the_run(self):
         """A template that cannot render for one invoice: that invoice is logged and
         retried the next day, the others are processed."""
-        template = self.env["mail.template"].create(
-            {
-                "name": "Fragile notice",
-                "model_id": self.env["ir.model"]._get_id("account.move"),
-                "subject": "Notice {{ object.partner_id.ref.upper() }}",
-                "body_html": "<p>Please pay <t t-out='object.name'/></p>",
-                "partner_to": "{{ object.partner_id.id }}",
-            }
+        self._stage_template(
+            "Fragile notice",
+            "Notice {{ object.partner_id.ref.upper() }}",
+            self.stage_overdue,
         )
-        self.stage_overdue.mail_template_id = template
         self.customer.ref = "ACME"
         good = self._post_invoice(DUE)
         bad = self._post_invoice(DUE, partner=self.customer_2)  # no ref: cannot render

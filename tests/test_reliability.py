@@ -31,16 +31,9 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.notice = cls.env["mail.template"].create(
-            {
-                "name": "Overdue notice",
-                "model_id": cls.env["ir.model"]._get_id("account.move"),
-                "subject": "Overdue: {{ object.name }}",
-                "body_html": "<p>Please pay <t t-out='object.name'/></p>",
-                "partner_to": "{{ object.partner_id.id }}",
-            }
+        cls.notice = cls._stage_template(
+            "Overdue notice", "Overdue: {{ object.name }}", cls.stage_overdue
         )
-        cls.stage_overdue.mail_template_id = cls.notice
         cls.customers = cls.env["res.partner"].create(
             [
                 {"name": f"Customer {i}", "email": f"ap{i}@customer{i}.example"}
@@ -221,16 +214,11 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
         healthy invoice. Each broken case is visible on its invoice and the others
         are processed."""
         self.company.collection_manager_id = False
-        fragile = self.env["mail.template"].create(
-            {
-                "name": "Notice with reference",
-                "model_id": self.env["ir.model"]._get_id("account.move"),
-                "subject": "Overdue: {{ object.name }} ({{ object.partner_id.ref.upper() }})",
-                "body_html": "<p>Please pay <t t-out='object.name'/></p>",
-                "partner_to": "{{ object.partner_id.id }}",
-            }
+        self._stage_template(
+            "Notice with reference",
+            "Overdue: {{ object.name }} ({{ object.partner_id.ref.upper() }})",
+            self.stage_overdue,
         )
-        self.stage_overdue.mail_template_id = fragile
         no_email, healthy, no_ref, left = self.customers[:4]
         (healthy | no_email | left).ref = "REF"
         no_email.email = False
