@@ -238,11 +238,7 @@ class AccountMove(models.Model):
             ) from error
         today = fields.Date.context_today(self)
         is_open = [
-            ("move_type", "=", "out_invoice"),
-            ("state", "=", "posted"),
-            ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
-            ("collection_excluded", "=", False),
-            ("amount_residual", ">", 0),
+            *self._collection_open_domain(),
             ("collection_date_due", "!=", False),
         ]
 
@@ -359,11 +355,7 @@ class AccountMove(models.Model):
     def _compute_collection_open_invoice_ids(self):
         keys = {(m.commercial_partner_id.id, m.company_id.id) for m in self}
         domain = [
-            ("move_type", "=", "out_invoice"),
-            ("state", "=", "posted"),
-            ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
-            ("amount_residual", ">", 0),
-            ("collection_excluded", "=", False),
+            *self._collection_open_domain(),
             ("commercial_partner_id", "in", [key[0] for key in keys]),
             ("company_id", "in", [key[1] for key in keys]),
         ]
@@ -424,6 +416,18 @@ class AccountMove(models.Model):
     # -------------------------------------------------------------------------
     # Business rules
     # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_open_domain(self):
+        """Domain of the invoices the collection process follows (as
+        :meth:`_collection_is_open` says of one invoice)."""
+        return [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
+            ("collection_excluded", "=", False),
+            ("amount_residual", ">", 0),
+        ]
 
     def _collection_is_open(self):
         """Whether the collection process follows this invoice."""

@@ -215,11 +215,7 @@ class ResPartner(models.Model):
     def _collection_invoice_domain(self):
         return [
             ("commercial_partner_id", "in", self.commercial_partner_id.ids),
-            ("move_type", "=", "out_invoice"),
-            ("state", "=", "posted"),
-            ("payment_state", "in", ("not_paid", "partial")),
-            ("collection_excluded", "=", False),
-            ("amount_residual", ">", 0),
+            *self.env["account.move"]._collection_open_domain(),
         ]
 
     def action_view_collection_invoices(self):
