@@ -215,7 +215,13 @@ class CollectionReportLog(models.Model):
         report_model = env["report.account_collections.report_portfolio_status"]
         values = report_model._collection_page_values(company, kpis)
         content, report_type = env["ir.actions.report"]._render_qweb_pdf(
-            REPORT_XMLID, company.ids, data={"date_to": fields.Date.to_string(date_to)}
+            REPORT_XMLID,
+            company.ids,
+            data={
+                "date_to": fields.Date.to_string(date_to),
+                "period_days": kpis["period_days"],
+                "collection_kpis": {company.id: kpis},
+            },
         )
         if isinstance(content, str):
             content = content.encode()

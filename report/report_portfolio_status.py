@@ -87,12 +87,22 @@ class ReportPortfolioStatus(models.AbstractModel):
         )
         period_days = int(data.get("period_days") or DEFAULT_PERIOD_DAYS)
         portfolio = self.env["collection.portfolio.report"]
-        pages = {
-            company.id: self._collection_page_values(
-                company, portfolio._collection_kpis(company.ids, date_to, period_days)
-            )
-            for company in companies
-        }
+        # the weekly delivery has computed the KPIs already (for the email body):
+        # take them rather than compute them a second time
+        given = data.get("collection_kpis") or {}
+        pages = {}
+        for company in companies:
+            kpis = given.get(company.id)
+            if (
+                isinstance(kpis, dict)
+                and kpis.get("company_ids") == company.ids
+                and kpis.get("date_to") == date_to
+                and kpis.get("period_days") == period_days
+            ):
+                portfolio._collection_check_access(company)
+            else:
+                kpis = portfolio._collection_kpis(company.ids, date_to, period_days)
+            pages[company.id] = self._collection_page_values(company, kpis)
         return {
             "doc_ids": companies.ids,
             "doc_model": "res.company",

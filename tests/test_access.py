@@ -559,6 +559,16 @@ class TestCollectionAccess(CollectionCommon):
                 self._render(self.users[group], report, self.company.ids, data)
         with self.assertRaises(AccessError):
             self._render(self.manager, report, self.company_b.ids, data)
+        # KPIs handed to the report (as the weekly delivery does) are no way round
+        kpis = (
+            self.env["collection.portfolio.report"]
+            .sudo()
+            ._collection_kpis(self.company.ids, self.today)
+        )
+        given = dict(data, collection_kpis={self.company.id: kpis})
+        for group in ("internal", "user", "portal"):
+            with self.subTest(group, kpis="given"), self.assertRaises(AccessError):
+                self._render(self.users[group], report, self.company.ids, given)
         for model in ("collection.report.log", "collection.portfolio.line"):
             for group, user in self.users.items():
                 allowed = "r" in RIGHTS[model][group]

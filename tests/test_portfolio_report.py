@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import freeze_time, tagged
@@ -276,6 +276,26 @@ class TestPortfolioKpis(CollectionCommon):
                 self.assertIn(text, html)
         # aging chart: one bar per non-empty bucket, the largest at full width
         self.assertIn("width: 100.0%", html)
+
+    def test_report_takes_the_kpis_it_is_given(self):
+        """The weekly delivery computes the KPIs once, for the email body, and hands
+        them to the PDF; KPIs of another date are not taken."""
+        kpis = self._kpis()
+        kpis["receivable"] = 123456.78
+        data = {"date_to": str(REPORT_DATE), "collection_kpis": {self.company.id: kpis}}
+        html = self.env["ir.actions.report"]._render_qweb_html(
+            "account_collections.action_report_portfolio_status",
+            self.company.ids,
+            data=data,
+        )[0].decode()
+        self.assertIn("123,456.78", html)
+        data["date_to"] = str(REPORT_DATE - timedelta(days=1))
+        html = self.env["ir.actions.report"]._render_qweb_html(
+            "account_collections.action_report_portfolio_status",
+            self.company.ids,
+            data=data,
+        )[0].decode()
+        self.assertNotIn("123,456.78", html)
 
     # -------------------------------------------------------------------------
     # Access
