@@ -249,11 +249,13 @@ class TestPortfolioKpis(CollectionCommon):
     # QWeb report
     # -------------------------------------------------------------------------
 
-    def _render_html(self, date_to=REPORT_DATE, company=None, env=None):
+    def _render_html(self, date_to=REPORT_DATE, company=None, env=None, kpis=None):
+        company = company or self.company
+        data = {"date_to": str(date_to)}
+        if kpis:
+            data["collection_kpis"] = {company.id: kpis}
         html, report_type = (env or self.env)["ir.actions.report"]._render_qweb_html(
-            "account_collections.action_report_portfolio_status",
-            (company or self.company).ids,
-            data={"date_to": str(date_to)},
+            "account_collections.action_report_portfolio_status", company.ids, data=data
         )
         self.assertEqual(report_type, "html")
         return html.decode()
@@ -282,20 +284,9 @@ class TestPortfolioKpis(CollectionCommon):
         them to the PDF; KPIs of another date are not taken."""
         kpis = self._kpis()
         kpis["receivable"] = 123456.78
-        data = {"date_to": str(REPORT_DATE), "collection_kpis": {self.company.id: kpis}}
-        html = self.env["ir.actions.report"]._render_qweb_html(
-            "account_collections.action_report_portfolio_status",
-            self.company.ids,
-            data=data,
-        )[0].decode()
-        self.assertIn("123,456.78", html)
-        data["date_to"] = str(REPORT_DATE - timedelta(days=1))
-        html = self.env["ir.actions.report"]._render_qweb_html(
-            "account_collections.action_report_portfolio_status",
-            self.company.ids,
-            data=data,
-        )[0].decode()
-        self.assertNotIn("123,456.78", html)
+        self.assertIn("123,456.78", self._render_html(kpis=kpis))
+        other_day = REPORT_DATE - timedelta(days=1)
+        self.assertNotIn("123,456.78", self._render_html(other_day, kpis=kpis))
 
     # -------------------------------------------------------------------------
     # Access

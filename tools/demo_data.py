@@ -301,10 +301,8 @@ print(
         env["mail.activity"].search_count([("collection_stage_id", "!=", False)]),
     )
 )
-print(
-    "Promises: %s"
-    % dict(env["collection.promise"]._read_group([], ["state"], ["__count"]))
-)
+promises = dict(env["collection.promise"]._read_group([], ["state"], ["__count"]))
+print(f"Promises: {promises}")
 print(
     "Users (login = password): admin, laura (team leader), carlos, diego, emily, marta (manager)"
 )
