@@ -4,7 +4,7 @@ from itertools import pairwise
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL, float_round, format_date
 
 from ..report.collection_aging_xlsx import collection_aging_xlsx
 
@@ -241,6 +241,22 @@ class CollectionAgingWizard(models.TransientModel):
         return companies, limits, user_ids
 
     @api.model
+    def _collection_receivable_account_ids(self):
+        """Every receivable account, whatever its companies (a short list): the
+        queries name them, so that PostgreSQL reads the receivable items through
+        the indexes on ``account_id`` rather than the whole journal."""
+        self.env["account.account"].flush_model(["account_type"])
+        return [
+            row[0]
+            for row in self.env.execute_query(
+                SQL(
+                    "SELECT id FROM account_account "
+                    "WHERE account_type = 'asset_receivable'"
+                )
+            )
+        ]
+
+    @api.model
     def _collection_aging_detail_query(
         self,
         companies,
@@ -283,16 +299,7 @@ class CollectionAgingWizard(models.TransientModel):
             )
         if not include_excluded:
             conditions.append(SQL("NOT COALESCE(m.collection_excluded, FALSE)"))
-        # every receivable account, whatever its companies (a short list)
-        account_ids = [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    "SELECT id FROM account_account "
-                    "WHERE account_type = 'asset_receivable'"
-                )
-            )
-        ]
+        account_ids = self._collection_receivable_account_ids()
         aging_date = (
             SQL("COALESCE(aml.date_maturity, aml.date)")
             if aging_by == "due"
@@ -473,24 +480,31 @@ class CollectionAgingWizard(models.TransientModel):
                     "amounts": [0.0] * len(labels),
                 }
             group["amounts"][bucket] += amount
+        # currency.round() and is_zero() with the rounding read once: thousands
+        # of customers times the buckets
+        rounding = currency.rounding
+
+        def to_cent(amount):
+            return float_round(amount, precision_rounding=rounding)
+
         result_rows = []
         for group in groups.values():
-            group["amounts"] = [currency.round(amount) for amount in group["amounts"]]
-            group["total"] = currency.round(sum(group["amounts"]))
-            if not currency.is_zero(group["total"]) or any(
-                not currency.is_zero(amount) for amount in group["amounts"]
-            ):
+            group["amounts"] = amounts = [
+                to_cent(amount) for amount in group["amounts"]
+            ]
+            group["total"] = to_cent(sum(amounts))
+            if any(amounts) or group["total"]:
                 result_rows.append(group)
         result_rows.sort(key=lambda row: (-row["total"], row["name"].lower()))
         totals = [
-            currency.round(sum(row["amounts"][index] for row in result_rows))
+            to_cent(sum(row["amounts"][index] for row in result_rows))
             for index in range(len(labels))
         ]
         return {
             "labels": labels,
             "rows": result_rows,
             "totals": totals,
-            "total": currency.round(sum(totals)),
+            "total": to_cent(sum(totals)),
             "currency_id": currency.id,
         }
 
