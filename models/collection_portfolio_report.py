@@ -103,9 +103,9 @@ class CollectionPortfolioReport(models.AbstractModel):
             raise UserError(self.env._("The report period must be at least one day."))
         previous_date_to = date_to - timedelta(days=7)
 
-        current = self._collection_portfolio_sums(companies, date_to, period_days)
-        previous = self._collection_portfolio_sums(
-            companies, previous_date_to, period_days
+        # both weeks in one query: they share the reading of the receivable
+        current, previous = self._collection_portfolio_sums(
+            companies, [date_to, previous_date_to], period_days
         )
 
         kpis = {
@@ -298,22 +298,32 @@ class CollectionPortfolioReport(models.AbstractModel):
         return companies
 
     @api.model
-    def _collection_portfolio_sums(self, companies, date_to, period_days):
-        """Sum the figures of the portfolio, per salesperson and per policy.
+    def _collection_portfolio_sums(self, companies, dates, period_days):
+        """Sum the figures of the portfolio, per salesperson and per policy, as of
+        each of ``dates`` (each with the period of ``period_days`` days ending
+        on it).
 
-        One query: the facts of every source (open items, fully paid invoices,
-        escalations, promises, contacts) are unioned with the same columns and
-        summed with grouping sets. Return ``{'total': sums, 'salesperson':
-        {user_id: sums}, 'policy': {policy_id: sums}}``.
+        One query: the receivable is read once for all the dates (``lines``);
+        for each date, the facts of every source (open items, fully paid
+        invoices, escalations, promises, contacts) are summed per salesperson and
+        policy, then with grouping sets. Return a list with, for each date,
+        ``{'total': sums, 'salesperson': {user_id: sums}, 'policy': {policy_id:
+        sums}}``.
         """
         self.env.flush_all()
-        params = {
-            "company_ids": companies.ids,
-            "date_to": date_to,
-            "date_from": date_to - timedelta(days=period_days - 1),
-        }
+        periods = [
+            {
+                "company_ids": companies.ids,
+                "date_to": date_to,
+                "date_from": date_to - timedelta(days=period_days - 1),
+            }
+            for date_to in dates
+        ]
+        for index, params in enumerate(periods):
+            params["lines"] = self._collection_period_lines(index, params)
         facts = SQL(" UNION ALL ").join(
-            self._collection_facts_select(source_from, expressions)
+            self._collection_facts_select(index, source_from, expressions)
+            for index, params in enumerate(periods)
             for source_from, expressions in self._collection_fact_sources(params)
         )
         sums = SQL(", ").join(
@@ -324,45 +334,54 @@ class CollectionPortfolioReport(models.AbstractModel):
             )
             for column in SUM_COLUMNS
         )
-        # sum per (salesperson, policy) first: the grouping sets then work on a
-        # few rows instead of one per journal item
         query = SQL(
             """
             WITH %(lines)s,
             grouped AS (
-                SELECT salesperson_id, policy_id, %(sums)s
+                SELECT period, salesperson_id, policy_id, %(sums)s
                   FROM (%(facts)s) facts
-              GROUP BY salesperson_id, policy_id
+              GROUP BY period, salesperson_id, policy_id
             )
-            SELECT GROUPING(salesperson_id), GROUPING(policy_id),
+            SELECT period, GROUPING(salesperson_id), GROUPING(policy_id),
                    salesperson_id, policy_id, %(sums)s
               FROM grouped
-          GROUP BY GROUPING SETS ((), (salesperson_id), (policy_id))
+          GROUP BY GROUPING SETS ((period), (period, salesperson_id),
+                                  (period, policy_id))
             """,
-            lines=self._collection_lines_cte(params),
+            lines=self._collection_lines_cte(periods),
             sums=sums,
             facts=facts,
         )
-        result = {"total": None, "salesperson": {}, "policy": {}}
+        results = [
+            {"total": None, "salesperson": {}, "policy": {}} for _params in periods
+        ]
         for row in self.env.execute_query(query):
-            grouped_user, grouped_policy, user_id, policy_id = row[:4]
-            values = dict(zip(SUM_COLUMNS, map(float, row[4:]), strict=True))
+            period, grouped_user, grouped_policy, user_id, policy_id = row[:5]
+            values = dict(zip(SUM_COLUMNS, map(float, row[5:]), strict=True))
+            result = results[period]
             if grouped_user and grouped_policy:
                 result["total"] = values
             elif not grouped_user:
                 result["salesperson"][user_id] = values
             else:
                 result["policy"][policy_id] = values
-        return result
+        return results
 
     @api.model
-    def _collection_facts_select(self, source_from, expressions):
+    def _collection_facts_select(self, period, source_from, expressions):
+        """One source's sums per (salesperson, policy) for the date of index
+        ``period``: summed where the rows are read, so that only a few rows per
+        source reach the union."""
         columns = [
-            SQL("%s AS %s", expressions.get(column, SQL("0")), SQL.identifier(column))
+            SQL("SUM(%s) AS %s", expressions[column], SQL.identifier(column))
+            if column in expressions
+            else SQL("0 AS %s", SQL.identifier(column))
             for column in SUM_COLUMNS
         ]
         return SQL(
-            "SELECT %s AS salesperson_id, %s AS policy_id, %s %s",
+            "SELECT %s AS period, %s AS salesperson_id, %s AS policy_id, %s %s "
+            "GROUP BY 2, 3",
+            period,
             expressions["salesperson_id"],
             expressions["policy_id"],
             SQL(", ").join(columns),
@@ -370,39 +389,90 @@ class CollectionPortfolioReport(models.AbstractModel):
         )
 
     @api.model
-    def _collection_lines_cte(self, params):
-        """CTE ``lines``: posted receivable lines as of ``date_to`` with their open
-        amount then (``residual``) and the day before the period
-        (``opening_residual``), the last reconciliation of the period on their
-        debit side (``paid_date``), their salesperson and collection policy.
+    def _collection_lines_cte(self, periods):
+        """CTEs ``later``, ``paid`` and ``lines``: the posted receivable lines of
+        ``periods`` (dicts with ``company_ids``, ``date_to`` and ``date_from``),
+        read once for all of them, with their salesperson and collection policy
+        and, for the period of index ``i``, their open amount at its end
+        (``residual_i``) and the day before it (``opening_residual_i``), the last
+        reconciliation of the period on their debit side (``paid_date_i``) and
+        whether a reconciliation is dated in or after it (``later_i``).
 
         The open amount as of a date is the balance minus the reconciliations
         dated on or before it (as in the aging wizard), computed as today's
         residual plus the reconciliations dated after it: only those need summing.
+        See :meth:`_collection_period_lines` for the lines of one period.
         """
+        first = min(params["date_from"] for params in periods)
+        last = max(params["date_to"] for params in periods)
+        company_ids = periods[0]["company_ids"]
+        later_sums, paid_dates, columns = [], [], []
+        for index, params in enumerate(periods):
+            date_to, date_from = params["date_to"], params["date_from"]
+            later_sums += [
+                SQL(
+                    "SUM(amount) FILTER (WHERE max_date > %s) AS %s",
+                    date_to,
+                    SQL.identifier(f"after_end_{index}"),
+                ),
+                SQL(
+                    "SUM(amount) FILTER (WHERE max_date >= %s) AS %s",
+                    date_from,
+                    SQL.identifier(f"after_start_{index}"),
+                ),
+            ]
+            paid_dates.append(
+                SQL(
+                    "MAX(pr.max_date) FILTER (WHERE pr.max_date BETWEEN %s AND %s) "
+                    "AS %s",
+                    date_from,
+                    date_to,
+                    SQL.identifier(f"paid_date_{index}"),
+                )
+            )
+            columns += [
+                SQL(
+                    "l.amount_residual + COALESCE(la.%s, 0) AS %s",
+                    SQL.identifier(f"after_end_{index}"),
+                    SQL.identifier(f"residual_{index}"),
+                ),
+                SQL(
+                    "l.amount_residual + COALESCE(la.%s, 0) AS %s",
+                    SQL.identifier(f"after_start_{index}"),
+                    SQL.identifier(f"opening_residual_{index}"),
+                ),
+                SQL(
+                    "pd.%s AS %s",
+                    SQL.identifier(f"paid_date_{index}"),
+                    SQL.identifier(f"paid_date_{index}"),
+                ),
+                SQL(
+                    "la.%s IS NOT NULL AS %s",
+                    SQL.identifier(f"after_start_{index}"),
+                    SQL.identifier(f"later_{index}"),
+                ),
+            ]
         return SQL(
             """
             later AS (
-                SELECT line_id,
-                       SUM(amount) FILTER (WHERE max_date > %(date_to)s) AS after_end,
-                       SUM(amount) AS after_start
+                SELECT line_id, %(later_sums)s
                   FROM (
                         SELECT pr.debit_move_id AS line_id, pr.amount, pr.max_date
                           FROM account_partial_reconcile pr
-                         WHERE pr.max_date >= %(date_from)s
+                         WHERE pr.max_date >= %(first)s
                            AND pr.company_id = ANY(%(company_ids)s)
                          UNION ALL
                         SELECT pr.credit_move_id, -pr.amount, pr.max_date
                           FROM account_partial_reconcile pr
-                         WHERE pr.max_date >= %(date_from)s
+                         WHERE pr.max_date >= %(first)s
                            AND pr.company_id = ANY(%(company_ids)s)
                        ) p
               GROUP BY line_id
             ),
             paid AS (
-                SELECT pr.debit_move_id AS line_id, MAX(pr.max_date) AS paid_date
+                SELECT pr.debit_move_id AS line_id, %(paid_dates)s
                   FROM account_partial_reconcile pr
-                 WHERE pr.max_date BETWEEN %(date_from)s AND %(date_to)s
+                 WHERE pr.max_date BETWEEN %(first)s AND %(last)s
                    AND pr.company_id = ANY(%(company_ids)s)
               GROUP BY pr.debit_move_id
             ),
@@ -411,10 +481,8 @@ class CollectionPortfolioReport(models.AbstractModel):
                        l.move_id,
                        l.date,
                        l.balance,
-                       l.amount_residual + COALESCE(la.after_end, 0) AS residual,
-                       l.amount_residual + COALESCE(la.after_start, 0)
-                           AS opening_residual,
-                       pd.paid_date,
+                       l.reconciled,
+                       %(columns)s,
                        COALESCE(l.date_maturity, l.date) AS date_maturity,
                        COALESCE(m.invoice_date, l.date) AS invoice_date,
                        m.invoice_date AS move_invoice_date,
@@ -439,26 +507,60 @@ class CollectionPortfolioReport(models.AbstractModel):
                  WHERE a.account_type = 'asset_receivable'
                    AND l.parent_state = 'posted'
                    AND l.company_id = ANY(%(company_ids)s)
-                   AND l.date <= %(date_to)s
-                   -- an item dated and settled before the period counts for
-                   -- nothing in it: leave the history out
-                   AND (l.date >= %(date_from)s
+                   AND l.date <= %(last)s
+                   -- an item dated and settled before the periods counts for
+                   -- nothing in them: leave the history out
+                   AND (l.date >= %(first)s
                         OR l.reconciled IS NOT TRUE
                         OR la.line_id IS NOT NULL)
             )
             """,
-            **params,
+            later_sums=SQL(", ").join(later_sums),
+            paid_dates=SQL(", ").join(paid_dates),
+            columns=SQL(", ").join(columns),
+            first=first,
+            last=last,
+            company_ids=company_ids,
+        )
+
+    @api.model
+    def _collection_period_lines(self, index, params):
+        """SQL subquery: the receivable lines of the period of index ``index`` of
+        the ``lines`` CTE (dated on or before its end, and not settled before it
+        began), with its amounts as ``residual``, ``opening_residual`` and
+        ``paid_date``."""
+        return SQL(
+            """
+            (SELECT id, move_id, date, balance, date_maturity, invoice_date,
+                    move_invoice_date, move_type, payment_state, rounding,
+                    salesperson_id, policy_id,
+                    %(residual)s AS residual,
+                    %(opening_residual)s AS opening_residual,
+                    %(paid_date)s AS paid_date
+               FROM lines
+              WHERE date <= %(date_to)s
+                AND (date >= %(date_from)s OR reconciled IS NOT TRUE OR %(later)s))
+            """,
+            residual=SQL.identifier(f"residual_{index}"),
+            opening_residual=SQL.identifier(f"opening_residual_{index}"),
+            paid_date=SQL.identifier(f"paid_date_{index}"),
+            later=SQL.identifier(f"later_{index}"),
+            date_to=params["date_to"],
+            date_from=params["date_from"],
         )
 
     @api.model
     def _collection_fact_sources(self, params):
-        """``[(FROM clause, {column: expression})]`` of every fact source; columns
-        not given are 0. Each source has ``salesperson_id`` and ``policy_id``."""
+        """``[(FROM clause, {column: expression})]`` of every fact source for the
+        period of ``params`` (``company_ids``, ``date_from``, ``date_to`` and
+        ``lines``, its receivable lines: see :meth:`_collection_period_lines`);
+        columns not given are 0. Each source has ``salesperson_id`` and
+        ``policy_id``."""
         date_to, date_from = params["date_to"], params["date_from"]
         overdue = SQL("date_maturity < %s", date_to)
         sources = [
             (
-                SQL("FROM lines"),
+                SQL("FROM %s lines", params["lines"]),
                 {
                     "salesperson_id": SQL("salesperson_id"),
                     "policy_id": SQL("policy_id"),
@@ -502,15 +604,20 @@ class CollectionPortfolioReport(models.AbstractModel):
                         SELECT move_id, salesperson_id, policy_id, invoice_date,
                                SUM(balance) AS amount, SUM(residual) AS residual,
                                MAX(paid_date) AS paid_date, MAX(rounding) AS rounding
-                          FROM lines
+                          FROM %s lines
                          WHERE move_type = 'out_invoice'
                            AND payment_state != 'reversed'
+                           -- the invoices reconciled in the period, not all
+                           AND move_id IN (SELECT move_id FROM %s paid_lines
+                                            WHERE paid_date IS NOT NULL)
                       GROUP BY move_id, salesperson_id, policy_id, invoice_date
                     ) invoices
                     WHERE amount > 0
                       AND ABS(residual) < rounding / 2
                       AND paid_date IS NOT NULL
-                    """
+                    """,
+                    params["lines"],
+                    params["lines"],
                 ),
                 {
                     "salesperson_id": SQL("salesperson_id"),
