@@ -1,5 +1,7 @@
 """XLSX writer of the receivable aging (xlsxwriter), used by the aging wizard."""
 
+import contextlib
+import gc
 import io
 from datetime import date
 
@@ -19,6 +21,26 @@ def _excel_date(day):
     without its per-cell datetime conversion (a third of the detail sheet's
     time)."""
     return (day - EXCEL_EPOCH).days
+
+
+@contextlib.contextmanager
+def without_cyclic_gc():
+    """Pause Python's cyclic garbage collector for a bounded piece of work that
+    allocates many objects and makes no reference cycles.
+
+    An aging export allocates a dict per journal item and xlsxwriter a tuple per
+    cell: hundreds of thousands of objects, which set off the collector again
+    and again, and each of its full passes walks every object of the Odoo
+    process: a quarter of the export's time at 46,000 items. Reference
+    counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _money_format(currency):

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, float_round, format_date
 
-from ..report.collection_aging_xlsx import collection_aging_xlsx
+from ..report.collection_aging_xlsx import collection_aging_xlsx, without_cyclic_gc
 
 # default bucket upper bounds in days past the aging date (0 = not due yet)
 DEFAULT_LIMITS = (0, 30, 60, 90, 120)
@@ -784,25 +784,28 @@ class CollectionAgingWizard(models.TransientModel):
         ``Total`` row; sheet 2: one row per journal item) and download it."""
         self.ensure_one()
         params = self._collection_aging_params()
-        # one query: the groups are summed from the items of the detail sheet
-        detail = self._collection_aging_detail(**params)
+        currency = self._collection_aging_scope(
+            params["company_ids"], params["limits"], params["user_ids"]
+        )[0].currency_id
         key, name = (
             ("partner_id", "partner_name")
             if self.group_by == "partner"
             else ("user_id", "user_name")
         )
-        result = self._collection_aging_result_from(
-            (
-                (item[key], item[name], item["bucket"], item["amount"])
-                for item in detail
-            ),
-            self._collection_aging_scope(
-                params["company_ids"], params["limits"], params["user_ids"]
-            )[0].currency_id,
-            params["limits"],
-            self.group_by,
-        )
-        content = collection_aging_xlsx(self, result, detail)
+        with without_cyclic_gc():
+            # one query: the groups are summed from the items of the detail sheet
+            detail = self._collection_aging_detail(**params)
+            result = self._collection_aging_result_from(
+                (
+                    (item[key], item[name], item["bucket"], item["amount"])
+                    for item in detail
+                ),
+                currency,
+                params["limits"],
+                self.group_by,
+            )
+            content = collection_aging_xlsx(self, result, detail)
+            del detail
         self.write(
             {
                 "xlsx_file": base64.b64encode(content),
