@@ -19,6 +19,9 @@ COLLECTION_MAIL_MAX_DELAY = 7
 # the customer emails list at most this many open invoices (a large debtor has
 # hundreds); the others are counted, and the total covers them all
 COLLECTION_MAIL_MAX_INVOICES = 20
+# activities listed in a user's digest email (the rest are counted): a first run
+# over a large portfolio creates thousands per user
+COLLECTION_DIGEST_MAX_ACTIVITIES = 200
 
 COLLECTION_EXCLUSION_REASONS = [
     ("dispute", "Dispute"),
@@ -1067,25 +1070,38 @@ class AccountMove(models.Model):
             ).create(activity_vals)
 
     @api.model
-    def _collection_send_digests(self):
+    def _collection_send_digests(self, limit=COLLECTION_DIGEST_MAX_ACTIVITIES):
         """One email per user listing the collection activities created for them
-        since their last digest (the per-activity assignment email is suppressed)."""
-        activities = (
-            self.env["mail.activity"]
-            .sudo()
-            .search(
-                [
-                    ("collection_notified", "=", False),
-                    ("collection_stage_id", "!=", False),
-                ],
-                order="user_id, date_deadline, id",
+        since their last digest (the per-activity assignment email is suppressed):
+        the first ``limit`` by deadline, and how many there are in all.
+
+        The activities are grouped by user in SQL and only those listed are read,
+        so that a first run over a large portfolio (thousands of activities per
+        user) costs no more memory than an ordinary day.
+        """
+        Activity = self.env["mail.activity"].sudo()
+        Activity.flush_model(
+            ["collection_notified", "collection_stage_id", "active", "user_id"]
+        )
+        by_user = self.env.execute_query(
+            SQL(
+                """
+                SELECT user_id, array_agg(id ORDER BY date_deadline, id)
+                  FROM mail_activity
+                 WHERE collection_stage_id IS NOT NULL
+                   AND collection_notified IS NOT TRUE
+                   AND active
+              GROUP BY user_id
+              ORDER BY user_id
+                """
             )
         )
-        if not activities:
+        if not by_user:
             return
         base_url = self.get_base_url()
         mails = []
-        for user, user_activities in activities.grouped("user_id").items():
+        for user_id, activity_ids in by_user:
+            user = self.env["res.users"].sudo().browse(user_id)
             if not user.partner_id.email:
                 _logger.info(
                     "Collection digest not sent to %s: the user has no email address",
@@ -1093,9 +1109,8 @@ class AccountMove(models.Model):
                 )
                 continue
             lang = user.lang or self.env.lang
-            moves = self.with_context(lang=lang).browse(
-                user_activities.mapped("res_id")
-            )
+            listed = Activity.with_context(lang=lang).browse(activity_ids[:limit])
+            moves = self.with_context(lang=lang).browse(listed.mapped("res_id"))
             move_by_id = {move.id: move for move in moves}
             body = (
                 self.env["ir.qweb"]
@@ -1104,7 +1119,8 @@ class AccountMove(models.Model):
                     "account_collections.collection_digest_mail",
                     {
                         "user": user,
-                        "activities": user_activities.with_context(lang=lang),
+                        "activities": listed,
+                        "count": len(activity_ids),
                         "move_by_id": move_by_id,
                         "base_url": base_url,
                     },
@@ -1114,7 +1130,7 @@ class AccountMove(models.Model):
                 {
                     "subject": self.with_context(lang=lang).env._(
                         "Collections: %(count)s new activities",
-                        count=len(user_activities),
+                        count=len(activity_ids),
                     ),
                     "body_html": body,
                     "email_from": (
@@ -1125,8 +1141,13 @@ class AccountMove(models.Model):
                     "auto_delete": True,
                 }
             )
+            # what the rendering read is not needed any more
+            listed.invalidate_recordset()
+            moves.invalidate_recordset()
         self.env["mail.mail"].sudo().create(mails)
-        activities.write({"collection_notified": True})
+        Activity.browse(
+            [activity_id for _user, ids in by_user for activity_id in ids]
+        ).write({"collection_notified": True})
 
     # -------------------------------------------------------------------------
     # Exclusion

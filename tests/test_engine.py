@@ -362,6 +362,29 @@ class TestCollectionEngine(CollectionCommon):
         self._run(day(1))
         self.assertFalse(self.env["mail.mail"].search([]) - mails_before)
 
+    def test_digest_lists_the_first_activities_and_counts_them_all(self):
+        invoices = self.env["account.move"]
+        for _i in range(3):
+            invoices |= self._post_invoice(DUE)
+        # a first batch of two (the digest waits for the end of the run), then the
+        # digest with a limit of one activity listed
+        self._run(day(2), batch_size=2)
+        first, second, _third = invoices.sorted("id")
+        mails_before = self.env["mail.mail"].search([])
+        self.env["account.move"]._collection_send_digests(limit=1)
+        digest = self.env["mail.mail"].search([]) - mails_before
+        self.assertEqual(len(digest), 1)
+        self.assertIn("2 new activities", digest.subject)
+        self.assertIn(f"res_id={first.id}", digest.body_html, "the first one")
+        self.assertNotIn(f"res_id={second.id}", digest.body_html)
+        self.assertIn("and 1 more in Odoo", digest.body_html)
+        activities = self._collection_activities(first | second)
+        self.assertEqual(len(activities), 2)
+        self.assertTrue(all(activities.mapped("collection_notified")))
+        mails_before = self.env["mail.mail"].search([])
+        self.env["account.move"]._collection_send_digests(limit=1)
+        self.assertFalse(self.env["mail.mail"].search([]) - mails_before)
+
     def test_batches_report_progress_and_process_each_invoice_once(self):
         invoices = self.env["account.move"]
         for _i in range(5):
