@@ -350,6 +350,10 @@ class TestAgingWizard(AgingCommon):
         self.assertEqual(action["type"], "ir.actions.act_url")
         self.assertIn(f"model=collection.aging.wizard&id={wizard.id}", action["url"])
         self.assertIn("field=xlsx_file&filename_field=xlsx_filename", action["url"])
+        self.assertIn(
+            "mimetype=application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            action["url"],
+        )
         self.assertEqual(wizard.xlsx_filename, "aging_2026-03-31.xlsx")
         return openpyxl.load_workbook(io.BytesIO(base64.b64decode(wizard.xlsx_file)))
 

@@ -8,6 +8,7 @@ from odoo.tools import SQL, float_round, format_date
 
 from ..report.collection_aging_xlsx import collection_aging_xlsx, without_cyclic_gc
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # default bucket upper bounds in days past the aging date (0 = not due yet)
 DEFAULT_LIMITS = (0, 30, 60, 90, 120)
 # more boundaries than this would not fit on the landscape PDF
@@ -819,6 +820,10 @@ class CollectionAgingWizard(models.TransientModel):
             "url": (
                 f"/web/content/?model={self._name}&id={self.id}"
                 "&field=xlsx_file&filename_field=xlsx_filename&download=true"
+                # named, not guessed: Odoo would guess it from the file's first
+                # kilobyte, where a zip cannot be read (a warning, and the
+                # browser would be told 'application/zip')
+                f"&mimetype={XLSX_MIMETYPE}"
             ),
             "target": "self",
         }
