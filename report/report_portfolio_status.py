@@ -89,7 +89,9 @@ class ReportPortfolioStatus(models.AbstractModel):
         portfolio = self.env["collection.portfolio.report"]
         # the weekly delivery has computed the KPIs already (for the email body):
         # take them rather than compute them a second time
-        given = data.get("collection_kpis") or {}
+        given = data.get("collection_kpis")
+        if not isinstance(given, dict):
+            given = {}
         pages = {}
         for company in companies:
             kpis = given.get(company.id)
