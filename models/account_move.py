@@ -432,6 +432,21 @@ class AccountMove(models.Model):
             ("amount_residual", ">", 0),
         ]
 
+    @api.model
+    def _collection_open_sql(self, alias="m"):
+        """SQL condition on ``alias`` (account_move) of the invoices the collection
+        process follows, for the set-based queries (as
+        :meth:`_collection_open_domain`)."""
+        return SQL(
+            """(%(m)s.move_type = 'out_invoice'
+                AND %(m)s.state = 'posted'
+                AND %(m)s.payment_state IN %(states)s
+                AND NOT COALESCE(%(m)s.collection_excluded, FALSE)
+                AND %(m)s.amount_residual > 0)""",
+            m=SQL.identifier(alias),
+            states=COLLECTION_OPEN_PAYMENT_STATES,
+        )
+
     def _collection_is_open(self):
         """Whether the collection process follows this invoice."""
         self.ensure_one()
@@ -657,12 +672,8 @@ class AccountMove(models.Model):
                AND pol.active
               JOIN collection_stage s ON s.policy_id = pol.id AND s.active
          LEFT JOIN collection_stage cur ON cur.id = m.collection_stage_id
-             WHERE m.move_type = 'out_invoice'
-               AND m.state = 'posted'
-               AND m.payment_state IN ('not_paid', 'partial')
+             WHERE %(open)s
                AND m.company_id = ANY(%(company_ids)s)
-               AND NOT COALESCE(m.collection_excluded, FALSE)
-               AND m.amount_residual > 0
                AND m.collection_date_due IS NOT NULL
                AND (c.collection_start_date IS NULL
                     OR m.collection_date_due >= c.collection_start_date)
@@ -673,6 +684,7 @@ class AccountMove(models.Model):
                AND %(extra)s
           ORDER BY m.id, s.day_offset DESC
             """,
+            open=self._collection_open_sql("m"),
             company_ids=list(company_ids),
             today=today,
             extra=self._collection_due_work_extra_where(today),
@@ -710,11 +722,9 @@ class AccountMove(models.Model):
                AND (a.collection_stage_id IS NOT NULL
                     OR a.collection_promise_id IS NOT NULL)
                AND a.active
-               AND (m.state != 'posted'
-                    OR m.payment_state NOT IN ('not_paid', 'partial')
-                    OR COALESCE(m.collection_excluded, FALSE)
-                    OR m.amount_residual <= 0)
-            """
+               AND NOT %s
+            """,
+            self._collection_open_sql("m"),
         )
         move_ids = [row[0] for row in self.env.execute_query(query)]
         if move_ids:

@@ -116,14 +116,11 @@ class CollectionWorklist(models.Model):
         # days overdue of the invoice m (as account.move.collection_days_overdue)
         days = SQL(
             """
-            CASE WHEN m.state = 'posted'
-                  AND m.payment_state IN ('not_paid', 'partial')
-                  AND NOT COALESCE(m.collection_excluded, FALSE)
-                  AND m.amount_residual > 0
-                  AND m.collection_date_due < %(today)s
+            CASE WHEN %(open)s AND m.collection_date_due < %(today)s
                  THEN %(today)s - m.collection_date_due
                  ELSE 0 END
             """,
+            open=self.env["account.move"]._collection_open_sql("m"),
             today=today,
         )
         return SQL(
