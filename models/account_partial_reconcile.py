@@ -8,10 +8,8 @@ class AccountPartialReconcile(models.Model):
     def create(self, vals_list):
         partials = super().create(vals_list)
         moves = (partials.debit_move_id | partials.credit_move_id).move_id
-        moves.filtered(
-            lambda m: m.move_type == "out_invoice"
-        )._collection_close_settled()
-        # promises whose invoices are now fully paid are kept at once
         invoices = moves.filtered(lambda m: m.move_type == "out_invoice")
+        invoices._collection_close_settled()
+        # promises whose invoices are now fully paid are kept at once
         self.env["collection.promise"]._collection_judge_settled(invoices)
         return partials
