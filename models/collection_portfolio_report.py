@@ -408,50 +408,50 @@ class CollectionPortfolioReport(models.AbstractModel):
         company_ids = periods[0]["company_ids"]
         later_sums, paid_dates, columns = [], [], []
         for index, params in enumerate(periods):
-            date_to, date_from = params["date_to"], params["date_from"]
-            later_sums += [
+            # the period's columns are named <name>_<index>
+            names = {
+                name: SQL.identifier(f"{name}_{index}")
+                for name in (
+                    "after_end",
+                    "after_start",
+                    "paid_date",
+                    "residual",
+                    "opening_residual",
+                    "later",
+                )
+            }
+            dates = {"date_to": params["date_to"], "date_from": params["date_from"]}
+            later_sums.append(
                 SQL(
-                    "SUM(amount) FILTER (WHERE max_date > %s) AS %s",
-                    date_to,
-                    SQL.identifier(f"after_end_{index}"),
-                ),
-                SQL(
-                    "SUM(amount) FILTER (WHERE max_date >= %s) AS %s",
-                    date_from,
-                    SQL.identifier(f"after_start_{index}"),
-                ),
-            ]
-            paid_dates.append(
-                SQL(
-                    "MAX(pr.max_date) FILTER (WHERE pr.max_date BETWEEN %s AND %s) "
-                    "AS %s",
-                    date_from,
-                    date_to,
-                    SQL.identifier(f"paid_date_{index}"),
+                    "SUM(amount) FILTER (WHERE max_date > %(date_to)s) "
+                    "AS %(after_end)s, "
+                    "SUM(amount) FILTER (WHERE max_date >= %(date_from)s) "
+                    "AS %(after_start)s",
+                    **dates,
+                    **names,
                 )
             )
-            columns += [
+            paid_dates.append(
                 SQL(
-                    "l.amount_residual + COALESCE(la.%s, 0) AS %s",
-                    SQL.identifier(f"after_end_{index}"),
-                    SQL.identifier(f"residual_{index}"),
-                ),
+                    "MAX(pr.max_date) FILTER (WHERE pr.max_date "
+                    "BETWEEN %(date_from)s AND %(date_to)s) AS %(paid_date)s",
+                    **dates,
+                    **names,
+                )
+            )
+            columns.append(
                 SQL(
-                    "l.amount_residual + COALESCE(la.%s, 0) AS %s",
-                    SQL.identifier(f"after_start_{index}"),
-                    SQL.identifier(f"opening_residual_{index}"),
-                ),
-                SQL(
-                    "pd.%s AS %s",
-                    SQL.identifier(f"paid_date_{index}"),
-                    SQL.identifier(f"paid_date_{index}"),
-                ),
-                SQL(
-                    "la.%s IS NOT NULL AS %s",
-                    SQL.identifier(f"after_start_{index}"),
-                    SQL.identifier(f"later_{index}"),
-                ),
-            ]
+                    """
+                    l.amount_residual + COALESCE(la.%(after_end)s, 0)
+                        AS %(residual)s,
+                    l.amount_residual + COALESCE(la.%(after_start)s, 0)
+                        AS %(opening_residual)s,
+                    pd.%(paid_date)s AS %(paid_date)s,
+                    la.%(after_start)s IS NOT NULL AS %(later)s
+                    """,
+                    **names,
+                )
+            )
         return SQL(
             """
             later AS (
