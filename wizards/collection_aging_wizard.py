@@ -490,11 +490,11 @@ class CollectionAgingWizard(models.TransientModel):
 
         result_rows = []
         for group in groups.values():
-            group["amounts"] = amounts = [
+            group["amounts"] = rounded = [
                 to_cent(amount) for amount in group["amounts"]
             ]
-            group["total"] = to_cent(sum(amounts))
-            if any(amounts) or group["total"]:
+            group["total"] = to_cent(sum(rounded))
+            if any(rounded) or group["total"]:
                 result_rows.append(group)
         result_rows.sort(key=lambda row: (-row["total"], row["name"].lower()))
         totals = [
