@@ -209,7 +209,14 @@ class CollectionPortfolioReport(models.AbstractModel):
     @api.model
     def _collection_breakdown(self, current, previous, period_days, model):
         """Rows of one breakdown (per salesperson or per policy), largest first."""
-        records = self.env[model].sudo().with_context(active_test=False)
+        # the names of all the rows in one read, not one query per row
+        records = (
+            self.env[model]
+            .sudo()
+            .with_context(active_test=False)
+            .browse([key for key in current if key])
+        )
+        names = {record.id: record.display_name for record in records}
         rows = []
         for key, sums in current.items():
             if all(
@@ -225,7 +232,7 @@ class CollectionPortfolioReport(models.AbstractModel):
                 else None
             )
             if key:
-                name = records.browse(key).display_name
+                name = names[key]
             elif model == "res.users":
                 name = self.env._("No salesperson")
             else:
