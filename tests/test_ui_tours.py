@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import openpyxl
 
-from odoo import fields
+from odoo import fields, http
 from odoo.tests import tagged
 
 from odoo.addons.account.tests.common import AccountTestMockOnlineSyncCommon
@@ -21,6 +21,13 @@ class TestCollectionTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # Read the modules' manifests (for the static files) now, in this
+        # thread. Otherwise the browser's first requests parse them in several
+        # server threads at once, and Python 3.11's AST construction, whose
+        # recursion counter the threads share, can fail one of them with
+        # "SystemError: AST constructor recursion depth mismatch" (seen here on
+        # 3.11.7: an error in the log; see CPython gh-106905).
+        http.root.statics  # noqa: B018 - a lazy property, computed once
         cls.salesperson.password = "salesperson"
         cls.tour_customer = cls.env["res.partner"].create(
             {"name": "Tour Customer", "email": "ap@tour.example", "is_company": True}
