@@ -481,12 +481,22 @@ class CollectionAgingWizard(models.TransientModel):
                     "amounts": [0.0] * len(labels),
                 }
             group["amounts"][bucket] += amount
-        # currency.round() and is_zero() with the rounding read once: thousands
-        # of customers times the buckets
+        # currency.round() with the rounding read once: thousands of customers
+        # times the buckets. The amounts are sums of amounts kept in the
+        # currency's precision, so they hold no half unit to round: where the
+        # rounding is a power of ten, Python's round() gives float_round()'s
+        # result at a tenth of its cost.
         rounding = currency.rounding
+        digits = currency.decimal_places
+        if rounding == float(f"1e-{digits}"):
 
-        def to_cent(amount):
-            return float_round(amount, precision_rounding=rounding)
+            def to_cent(amount):
+                return round(amount, digits) + 0.0  # no -0.0
+
+        else:
+
+            def to_cent(amount):
+                return float_round(amount, precision_rounding=rounding)
 
         result_rows = []
         for group in groups.values():
