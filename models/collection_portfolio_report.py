@@ -310,27 +310,30 @@ class CollectionPortfolioReport(models.AbstractModel):
         each of ``dates`` (each with the period of ``period_days`` days ending
         on it).
 
-        One query: the receivable is read once for all the dates (``lines``);
-        for each date, the facts of every source (open items, fully paid
-        invoices, escalations, promises, contacts) are summed per salesperson and
-        policy, then with grouping sets. Return a list with, for each date,
-        ``{'total': sums, 'salesperson': {user_id: sums}, 'policy': {policy_id:
-        sums}}``.
+        One query, in which the receivable is read once for all the dates: the
+        open items of every period are summed in one pass over the lines
+        (``open_sums``), the invoices fully paid in a period in one pass over
+        the lines of the invoices reconciled in the periods (``paid_moves``);
+        then the facts of every source (those two, escalations, promises,
+        contacts) are added up per salesperson and policy, and with grouping
+        sets. Return a list with, for each date, ``{'total': sums,
+        'salesperson': {user_id: sums}, 'policy': {policy_id: sums}}``.
         """
         self.env.flush_all()
         periods = [
             {
+                "index": index,
                 "company_ids": companies.ids,
                 "date_to": date_to,
                 "date_from": date_to - timedelta(days=period_days - 1),
+                # the companies share their currency (_collection_companies)
+                "rounding": companies.currency_id.rounding,
             }
-            for date_to in dates
+            for index, date_to in enumerate(dates)
         ]
-        for index, params in enumerate(periods):
-            params["lines"] = self._collection_period_lines(index, params)
         facts = SQL(" UNION ALL ").join(
-            self._collection_facts_select(index, source_from, expressions)
-            for index, params in enumerate(periods)
+            self._collection_facts_select(params["index"], source_from, expressions)
+            for params in periods
             for source_from, expressions in self._collection_fact_sources(params)
         )
         sums = SQL(", ").join(
@@ -344,6 +347,8 @@ class CollectionPortfolioReport(models.AbstractModel):
         query = SQL(
             """
             WITH %(lines)s,
+            %(open_sums)s,
+            %(paid_moves)s,
             grouped AS (
                 SELECT period, salesperson_id, policy_id, %(sums)s
                   FROM (%(facts)s) facts
@@ -356,6 +361,8 @@ class CollectionPortfolioReport(models.AbstractModel):
                                   (period, policy_id))
             """,
             lines=self._collection_lines_cte(periods),
+            open_sums=self._collection_open_sums_cte(periods),
+            paid_moves=self._collection_paid_moves_cte(periods),
             sums=sums,
             facts=facts,
         )
@@ -396,52 +403,60 @@ class CollectionPortfolioReport(models.AbstractModel):
         )
 
     @api.model
+    def _collection_period_column(self, name, index):
+        """Identifier of the column ``name`` of the period of index ``index``
+        (the queries' columns of each period are named ``<name>_<index>``)."""
+        return SQL.identifier(f"{name}_{index}")
+
+    @api.model
     def _collection_lines_cte(self, periods):
-        """CTEs ``later``, ``paid`` and ``lines``: the posted receivable lines of
-        ``periods`` (dicts with ``company_ids``, ``date_to`` and ``date_from``),
-        read once for all of them, with their salesperson and collection policy
-        and, for the period of index ``i``, their open amount at its end
-        (``residual_i``) and the day before it (``opening_residual_i``), the last
-        reconciliation of the period on their debit side (``paid_date_i``) and
-        whether a reconciliation is dated in or after it (``later_i``).
+        """CTEs ``later`` and ``lines``: the posted receivable lines of
+        ``periods`` (dicts with ``index``, ``company_ids``, ``date_to`` and
+        ``date_from``), with their salesperson and collection policy, whether a
+        reconciliation on their debit side is dated in one of the periods
+        (``paid``) and, for the period of index ``i``, their open amount at its
+        end (``residual_i``) and the day before it (``opening_residual_i``), the
+        last reconciliation of the period on their debit side (``paid_date_i``)
+        and whether they count in it (``in_period_i``: dated on or before its
+        end, and not settled before it began).
+
+        ``lines`` is materialised: its two readers (``open_sums``,
+        ``paid_moves``) each scan it once, for all the periods.
 
         The open amount as of a date is the balance minus the reconciliations
         dated on or before it (as in the aging wizard), computed as today's
-        residual plus the reconciliations dated after it: only those need summing.
-        See :meth:`_collection_period_lines` for the lines of one period.
+        residual plus the reconciliations dated after it: only those need
+        summing, and ``later`` sums them, with the payment dates, in one pass
+        over the reconciliations dated in or after the periods.
         """
         first = min(params["date_from"] for params in periods)
         last = max(params["date_to"] for params in periods)
         company_ids = periods[0]["company_ids"]
-        later_sums, paid_dates, columns = [], [], []
-        for index, params in enumerate(periods):
-            # the period's columns are named <name>_<index>
+        later_sums, columns = [], []
+        for params in periods:
             names = {
-                name: SQL.identifier(f"{name}_{index}")
+                name: self._collection_period_column(name, params["index"])
                 for name in (
                     "after_end",
                     "after_start",
                     "paid_date",
                     "residual",
                     "opening_residual",
-                    "later",
+                    "in_period",
                 )
             }
             dates = {"date_to": params["date_to"], "date_from": params["date_from"]}
             later_sums.append(
                 SQL(
-                    "SUM(amount) FILTER (WHERE max_date > %(date_to)s) "
-                    "AS %(after_end)s, "
-                    "SUM(amount) FILTER (WHERE max_date >= %(date_from)s) "
-                    "AS %(after_start)s",
-                    **dates,
-                    **names,
-                )
-            )
-            paid_dates.append(
-                SQL(
-                    "MAX(pr.max_date) FILTER (WHERE pr.max_date "
-                    "BETWEEN %(date_from)s AND %(date_to)s) AS %(paid_date)s",
+                    """
+                    SUM(amount) FILTER (WHERE max_date > %(date_to)s)
+                        AS %(after_end)s,
+                    SUM(amount) FILTER (WHERE max_date >= %(date_from)s)
+                        AS %(after_start)s,
+                    MAX(max_date) FILTER (
+                        WHERE debit AND max_date BETWEEN %(date_from)s AND %(date_to)s
+                    ) AS %(paid_date)s
+                    """,
                     **dates,
                     **names,
                 )
@@ -453,49 +468,50 @@ class CollectionPortfolioReport(models.AbstractModel):
                         AS %(residual)s,
                     l.amount_residual + COALESCE(la.%(after_start)s, 0)
                         AS %(opening_residual)s,
-                    pd.%(paid_date)s AS %(paid_date)s,
-                    la.%(after_start)s IS NOT NULL AS %(later)s
+                    la.%(paid_date)s AS %(paid_date)s,
+                    -- dated on or before the period's end, and not settled
+                    -- before it began
+                    (l.date <= %(date_to)s
+                     AND (l.date >= %(date_from)s
+                          OR l.reconciled IS NOT TRUE
+                          OR la.%(after_start)s IS NOT NULL)) AS %(in_period)s
                     """,
+                    **dates,
                     **names,
                 )
             )
         return SQL(
             """
             later AS (
-                SELECT line_id, %(later_sums)s
+                SELECT line_id,
+                       BOOL_OR(debit AND max_date <= %(last)s) AS paid,
+                       %(later_sums)s
                   FROM (
-                        SELECT pr.debit_move_id AS line_id, pr.amount, pr.max_date
+                        SELECT pr.debit_move_id AS line_id, pr.amount, pr.max_date,
+                               TRUE AS debit
                           FROM account_partial_reconcile pr
                          WHERE pr.max_date >= %(first)s
                            AND pr.company_id = ANY(%(company_ids)s)
                          UNION ALL
-                        SELECT pr.credit_move_id, -pr.amount, pr.max_date
+                        SELECT pr.credit_move_id, -pr.amount, pr.max_date, FALSE
                           FROM account_partial_reconcile pr
                          WHERE pr.max_date >= %(first)s
                            AND pr.company_id = ANY(%(company_ids)s)
                        ) p
               GROUP BY line_id
             ),
-            paid AS (
-                SELECT pr.debit_move_id AS line_id, %(paid_dates)s
-                  FROM account_partial_reconcile pr
-                 WHERE pr.max_date BETWEEN %(first)s AND %(last)s
-                   AND pr.company_id = ANY(%(company_ids)s)
-              GROUP BY pr.debit_move_id
-            ),
-            lines AS (
-                SELECT l.id,
-                       l.move_id,
+            lines AS MATERIALIZED (
+                SELECT l.move_id,
                        l.date,
                        l.balance,
                        l.reconciled,
+                       COALESCE(la.paid, FALSE) AS paid,
                        %(columns)s,
                        COALESCE(l.date_maturity, l.date) AS date_maturity,
                        COALESCE(m.invoice_date, l.date) AS invoice_date,
                        m.invoice_date AS move_invoice_date,
                        m.move_type,
                        m.payment_state,
-                       cur.rounding,
                        COALESCE(m.invoice_user_id, cp.user_id, p.user_id)
                            AS salesperson_id,
                        COALESCE(
@@ -506,11 +522,9 @@ class CollectionPortfolioReport(models.AbstractModel):
                   JOIN account_account a ON a.id = l.account_id
                   JOIN account_move m ON m.id = l.move_id
                   JOIN res_company c ON c.id = l.company_id
-                  JOIN res_currency cur ON cur.id = l.company_currency_id
              LEFT JOIN res_partner p ON p.id = l.partner_id
              LEFT JOIN res_partner cp ON cp.id = p.commercial_partner_id
              LEFT JOIN later la ON la.line_id = l.id
-             LEFT JOIN paid pd ON pd.line_id = l.id
                  WHERE a.account_type = 'asset_receivable'
                    AND l.parent_state = 'posted'
                    AND l.company_id = ANY(%(company_ids)s)
@@ -523,7 +537,6 @@ class CollectionPortfolioReport(models.AbstractModel):
             )
             """,
             later_sums=SQL(", ").join(later_sums),
-            paid_dates=SQL(", ").join(paid_dates),
             columns=SQL(", ").join(columns),
             first=first,
             last=last,
@@ -531,106 +544,174 @@ class CollectionPortfolioReport(models.AbstractModel):
         )
 
     @api.model
-    def _collection_period_lines(self, index, params):
-        """SQL subquery: the receivable lines of the period of index ``index`` of
-        the ``lines`` CTE (dated on or before its end, and not settled before it
-        began), with its amounts as ``residual``, ``opening_residual`` and
-        ``paid_date``."""
+    def _collection_open_item_expressions(self, params):
+        """``{column: SQL}``: the facts of one receivable line (a row of
+        ``lines``) that counts in the period of ``params``."""
+        date_to, date_from = params["date_to"], params["date_from"]
+        residual = self._collection_period_column("residual", params["index"])
+        overdue = SQL("date_maturity < %s", date_to)
+        return {
+            "receivable": residual,
+            "not_due": SQL("CASE WHEN %s THEN 0 ELSE %s END", overdue, residual),
+            "overdue": SQL("CASE WHEN %s THEN %s ELSE 0 END", overdue, residual),
+            "late_amount": SQL(
+                "CASE WHEN %s AND %s > 0 THEN %s ELSE 0 END",
+                overdue,
+                residual,
+                residual,
+            ),
+            "late_days_amount": SQL(
+                "CASE WHEN %s AND %s > 0 THEN %s * (%s - date_maturity) ELSE 0 END",
+                overdue,
+                residual,
+                residual,
+                date_to,
+            ),
+            "open_debit": SQL("GREATEST(%s, 0)", residual),
+            "age_days_amount": SQL(
+                "GREATEST(%s, 0) * (%s - invoice_date)", residual, date_to
+            ),
+            # open the day before the period (the sum is the balance then; per
+            # group, what was still to collect)
+            "opening_receivable": SQL(
+                "CASE WHEN date < %s THEN %s ELSE 0 END",
+                date_from,
+                self._collection_period_column("opening_residual", params["index"]),
+            ),
+            "credit_sales": SQL(
+                "CASE WHEN move_type IN ('out_invoice', 'out_refund') "
+                "AND move_invoice_date BETWEEN %s AND %s "
+                "THEN balance ELSE 0 END",
+                date_from,
+                date_to,
+            ),
+        }
+
+    @api.model
+    def _collection_open_sums_cte(self, periods):
+        """CTE ``open_sums``: the receivable lines' facts summed per salesperson
+        and policy, for every period in one pass over ``lines`` (column
+        ``<fact>_<index>``, and ``lines_<index>`` the number of lines that count
+        in the period)."""
+        columns = []
+        for params in periods:
+            index = params["index"]
+            in_period = self._collection_period_column("in_period", index)
+            columns.append(
+                SQL(
+                    "COUNT(*) FILTER (WHERE %s) AS %s",
+                    in_period,
+                    self._collection_period_column("lines", index),
+                )
+            )
+            columns.extend(
+                SQL(
+                    "SUM(%s) FILTER (WHERE %s) AS %s",
+                    expression,
+                    in_period,
+                    self._collection_period_column(column, index),
+                )
+                for column, expression in self._collection_open_item_expressions(
+                    params
+                ).items()
+            )
         return SQL(
             """
-            (SELECT id, move_id, date, balance, date_maturity, invoice_date,
-                    move_invoice_date, move_type, payment_state, rounding,
-                    salesperson_id, policy_id,
-                    %(residual)s AS residual,
-                    %(opening_residual)s AS opening_residual,
-                    %(paid_date)s AS paid_date
-               FROM lines
-              WHERE date <= %(date_to)s
-                AND (date >= %(date_from)s OR reconciled IS NOT TRUE OR %(later)s))
+            open_sums AS (
+                SELECT salesperson_id, policy_id, %s
+                  FROM lines
+              GROUP BY salesperson_id, policy_id
+            )
             """,
-            residual=SQL.identifier(f"residual_{index}"),
-            opening_residual=SQL.identifier(f"opening_residual_{index}"),
-            paid_date=SQL.identifier(f"paid_date_{index}"),
-            later=SQL.identifier(f"later_{index}"),
-            date_to=params["date_to"],
-            date_from=params["date_from"],
+            SQL(", ").join(columns),
+        )
+
+    @api.model
+    def _collection_paid_moves_cte(self, periods):
+        """CTE ``paid_moves``: the customer invoices with a reconciliation in one
+        of the periods, with, per period, the sum of their lines that count in
+        it (``amount_<index>``), their open amount at its end
+        (``residual_<index>``) and their last reconciliation in it
+        (``paid_date_<index>``)."""
+        columns = []
+        for params in periods:
+            index = params["index"]
+            in_period = self._collection_period_column("in_period", index)
+            columns.append(
+                SQL(
+                    "SUM(balance) FILTER (WHERE %(in_period)s) AS %(amount)s, "
+                    "SUM(%(residual)s) FILTER (WHERE %(in_period)s) "
+                    "AS %(residual)s, "
+                    "MAX(%(paid_date)s) FILTER (WHERE %(in_period)s) "
+                    "AS %(paid_date)s",
+                    in_period=in_period,
+                    amount=self._collection_period_column("amount", index),
+                    residual=self._collection_period_column("residual", index),
+                    paid_date=self._collection_period_column("paid_date", index),
+                )
+            )
+        return SQL(
+            """
+            paid_moves AS (
+                SELECT move_id, salesperson_id, policy_id, invoice_date, %s
+                  FROM lines
+                 WHERE move_type = 'out_invoice'
+                   AND payment_state != 'reversed'
+                   -- only the invoices reconciled in the periods
+                   AND move_id IN (SELECT move_id FROM lines WHERE paid)
+              GROUP BY move_id, salesperson_id, policy_id, invoice_date
+            )
+            """,
+            SQL(", ").join(columns),
         )
 
     @api.model
     def _collection_fact_sources(self, params):
         """``[(FROM clause, {column: expression})]`` of every fact source for the
-        period of ``params`` (``company_ids``, ``date_from``, ``date_to`` and
-        ``lines``, its receivable lines: see :meth:`_collection_period_lines`);
-        columns not given are 0. Each source has ``salesperson_id`` and
-        ``policy_id``."""
-        date_to, date_from = params["date_to"], params["date_from"]
-        overdue = SQL("date_maturity < %s", date_to)
+        period of ``params`` (``index``, ``company_ids``, ``date_from``,
+        ``date_to`` and the currency's ``rounding``); columns not given are 0.
+        Each source has ``salesperson_id`` and ``policy_id``."""
+        index = params["index"]
+        open_columns = {
+            column: self._collection_period_column(column, index)
+            for column in self._collection_open_item_expressions(params)
+        }
+        amount = self._collection_period_column("amount", index)
+        paid_date = self._collection_period_column("paid_date", index)
         sources = [
             (
-                SQL("FROM %s lines", params["lines"]),
+                # the receivable lines that count in the period
+                SQL(
+                    "FROM open_sums WHERE %s > 0",
+                    self._collection_period_column("lines", index),
+                ),
                 {
                     "salesperson_id": SQL("salesperson_id"),
                     "policy_id": SQL("policy_id"),
-                    "receivable": SQL("residual"),
-                    "not_due": SQL("CASE WHEN %s THEN 0 ELSE residual END", overdue),
-                    "overdue": SQL("CASE WHEN %s THEN residual ELSE 0 END", overdue),
-                    "late_amount": SQL(
-                        "CASE WHEN %s AND residual > 0 THEN residual ELSE 0 END",
-                        overdue,
-                    ),
-                    "late_days_amount": SQL(
-                        "CASE WHEN %s AND residual > 0 "
-                        "THEN residual * (%s - date_maturity) ELSE 0 END",
-                        overdue,
-                        date_to,
-                    ),
-                    "open_debit": SQL("GREATEST(residual, 0)"),
-                    "age_days_amount": SQL(
-                        "GREATEST(residual, 0) * (%s - invoice_date)", date_to
-                    ),
-                    # open the day before the period (the sum is the balance
-                    # then; per group, what was still to collect)
-                    "opening_receivable": SQL(
-                        "CASE WHEN date < %s THEN opening_residual ELSE 0 END",
-                        date_from,
-                    ),
-                    "credit_sales": SQL(
-                        "CASE WHEN move_type IN ('out_invoice', 'out_refund') "
-                        "AND move_invoice_date BETWEEN %s AND %s "
-                        "THEN balance ELSE 0 END",
-                        date_from,
-                        date_to,
-                    ),
+                    **open_columns,
                 },
             ),
             (
                 # customer invoices whose receivable was fully settled in the period
                 SQL(
                     """
-                    FROM (
-                        SELECT move_id, salesperson_id, policy_id, invoice_date,
-                               SUM(balance) AS amount, SUM(residual) AS residual,
-                               MAX(paid_date) AS paid_date, MAX(rounding) AS rounding
-                          FROM %s lines
-                         WHERE move_type = 'out_invoice'
-                           AND payment_state != 'reversed'
-                           -- the invoices reconciled in the period, not all
-                           AND move_id IN (SELECT move_id FROM %s paid_lines
-                                            WHERE paid_date IS NOT NULL)
-                      GROUP BY move_id, salesperson_id, policy_id, invoice_date
-                    ) invoices
-                    WHERE amount > 0
-                      AND ABS(residual) < rounding / 2
-                      AND paid_date IS NOT NULL
+                    FROM paid_moves
+                    WHERE %s > 0
+                      AND ABS(%s) < %s
+                      AND %s IS NOT NULL
                     """,
-                    params["lines"],
-                    params["lines"],
+                    amount,
+                    self._collection_period_column("residual", index),
+                    params["rounding"] / 2,
+                    paid_date,
                 ),
                 {
                     "salesperson_id": SQL("salesperson_id"),
                     "policy_id": SQL("policy_id"),
-                    "paid_amount": SQL("amount"),
-                    "paid_days_amount": SQL("amount * (paid_date - invoice_date)"),
+                    "paid_amount": amount,
+                    "paid_days_amount": SQL(
+                        "%s * (%s - invoice_date)", amount, paid_date
+                    ),
                 },
             ),
             self._collection_escalation_source(params),
