@@ -103,9 +103,10 @@ class CollectionPortfolioReport(models.AbstractModel):
             raise UserError(self.env._("The report period must be at least one day."))
         previous_date_to = date_to - timedelta(days=7)
 
-        # both weeks in one query: they share the reading of the receivable
+        # both weeks and the aging in one query: they share the reading of the
+        # receivable
         current, previous = self._collection_portfolio_sums(
-            companies, [date_to, previous_date_to], period_days
+            companies, [date_to, previous_date_to], period_days, AGING_LIMITS
         )
 
         kpis = {
@@ -127,7 +128,12 @@ class CollectionPortfolioReport(models.AbstractModel):
         kpis["by_policy"] = self._collection_breakdown(
             current["policy"], previous["policy"], period_days, "collection.policy"
         )
-        kpis["aging"] = self._collection_report_aging(companies, date_to)
+        # the aging wizard's result (by customer, aged by due date, excluded
+        # invoices included), from the amounts summed in the query
+        aging_wizard = self.env["collection.aging.wizard"]
+        kpis["aging"] = aging_wizard._collection_aging_result_from(
+            current["aging"], companies.currency_id, AGING_LIMITS, "partner"
+        )
         kpis["top_debtors"] = self._collection_top_debtors(kpis["aging"])
         return kpis
 
@@ -250,22 +256,8 @@ class CollectionPortfolioReport(models.AbstractModel):
         return rows
 
     # -------------------------------------------------------------------------
-    # Aging (the aging wizard's computation)
+    # Aging
     # -------------------------------------------------------------------------
-
-    @api.model
-    def _collection_report_aging(self, companies, date_to):
-        # the companies were checked against the user's (_collection_companies)
-        aging = self.env["collection.aging.wizard"].with_context(
-            allowed_company_ids=companies.ids
-        )
-        return aging._collection_aging(
-            companies.ids,
-            date_to,
-            limits=AGING_LIMITS,
-            aging_by="due",
-            group_by="partner",
-        )
 
     @api.model
     def _collection_top_debtors(self, aging):
@@ -305,7 +297,9 @@ class CollectionPortfolioReport(models.AbstractModel):
         return companies
 
     @api.model
-    def _collection_portfolio_sums(self, companies, dates, period_days):
+    def _collection_portfolio_sums(
+        self, companies, dates, period_days, aging_limits=None
+    ):
         """Sum the figures of the portfolio, per salesperson and per policy, as of
         each of ``dates`` (each with the period of ``period_days`` days ending
         on it).
@@ -318,6 +312,11 @@ class CollectionPortfolioReport(models.AbstractModel):
         contacts) are added up per salesperson and policy, and with grouping
         sets. Return a list with, for each date, ``{'total': sums,
         'salesperson': {user_id: sums}, 'policy': {policy_id: sums}}``.
+
+        With ``aging_limits``, the first date's also has ``'aging'``: the open
+        amounts on that date per customer and bucket of ``aging_limits`` (aged
+        by due date), ``[(partner_id, name, bucket, amount)]``, as the aging
+        wizard sums them (see ``_collection_aging_result_from()``).
         """
         self.env.flush_all()
         periods = [
@@ -349,13 +348,22 @@ class CollectionPortfolioReport(models.AbstractModel):
             WITH %(lines)s,
             %(open_sums)s,
             %(paid_moves)s,
+            %(aging)s,
             grouped AS (
                 SELECT period, salesperson_id, policy_id, %(sums)s
                   FROM (%(facts)s) facts
               GROUP BY period, salesperson_id, policy_id
             )
             SELECT period, GROUPING(salesperson_id), GROUPING(policy_id),
-                   salesperson_id, policy_id, %(sums)s
+                   salesperson_id, policy_id,
+                   -- the aging, once, on the first date's total row
+                   CASE WHEN period = 0 AND GROUPING(salesperson_id) = 1
+                             AND GROUPING(policy_id) = 1
+                        THEN (SELECT json_agg(json_build_array(
+                                         partner_id, name, bucket, amount))
+                                FROM aging)
+                   END,
+                   %(sums)s
               FROM grouped
           GROUP BY GROUPING SETS ((period), (period, salesperson_id),
                                   (period, policy_id))
@@ -363,16 +371,21 @@ class CollectionPortfolioReport(models.AbstractModel):
             lines=self._collection_lines_cte(periods),
             open_sums=self._collection_open_sums_cte(periods),
             paid_moves=self._collection_paid_moves_cte(periods),
+            aging=self._collection_aging_cte(periods[0], aging_limits),
             sums=sums,
             facts=facts,
         )
         results = [
             {"total": None, "salesperson": {}, "policy": {}} for _params in periods
         ]
+        if aging_limits:
+            results[0]["aging"] = []
         for row in self.env.execute_query(query):
-            period, grouped_user, grouped_policy, user_id, policy_id = row[:5]
-            values = dict(zip(SUM_COLUMNS, map(float, row[5:]), strict=True))
+            period, grouped_user, grouped_policy, user_id, policy_id, aging = row[:6]
+            values = dict(zip(SUM_COLUMNS, map(float, row[6:]), strict=True))
             result = results[period]
+            if aging:
+                result["aging"] = aging
             if grouped_user and grouped_policy:
                 result["total"] = values
             elif not grouped_user:
@@ -420,8 +433,8 @@ class CollectionPortfolioReport(models.AbstractModel):
         and whether they count in it (``in_period_i``: dated on or before its
         end, and not settled before it began).
 
-        ``lines`` is materialised: its two readers (``open_sums``,
-        ``paid_moves``) each scan it once, for all the periods.
+        ``lines`` is materialised: its readers (``open_sums``, ``paid_moves``,
+        ``aging``) each scan it once.
 
         The open amount as of a date is the balance minus the reconciliations
         dated on or before it (as in the aging wizard), computed as today's
@@ -514,6 +527,7 @@ class CollectionPortfolioReport(models.AbstractModel):
                        m.payment_state,
                        COALESCE(m.invoice_user_id, cp.user_id, p.user_id)
                            AS salesperson_id,
+                       COALESCE(p.commercial_partner_id, p.id) AS partner_id,
                        COALESCE(
                            (cp.collection_policy_id ->> l.company_id::text)::integer,
                            c.collection_policy_id
@@ -541,6 +555,41 @@ class CollectionPortfolioReport(models.AbstractModel):
             first=first,
             last=last,
             company_ids=company_ids,
+        )
+
+    @api.model
+    def _collection_aging_cte(self, params, limits):
+        """CTE ``aging``: the open amounts of ``lines`` at the end of the period
+        of ``params`` per customer (commercial partner, with its name) and
+        bucket of ``limits``, aged by due date: the aging wizard's sums (its
+        items are the lines open on that date, in all receivable accounts,
+        excluded invoices included). Empty without ``limits``."""
+        if not limits:
+            return SQL(
+                "aging AS (SELECT NULL::integer AS partner_id, NULL AS name, "
+                "NULL::integer AS bucket, NULL::numeric AS amount WHERE FALSE)"
+            )
+        bucket = self.env["collection.aging.wizard"]._collection_aging_bucket_sql(
+            SQL("%s::date - date_maturity", params["date_to"]), limits
+        )
+        residual = self._collection_period_column("residual", params["index"])
+        return SQL(
+            """
+            aging AS (
+                SELECT a.partner_id, rp.name, a.bucket, a.amount
+                  FROM (
+                        SELECT partner_id, %(bucket)s AS bucket,
+                               SUM(%(residual)s) AS amount
+                          FROM lines
+                         WHERE date <= %(date_to)s AND %(residual)s != 0
+                      GROUP BY 1, 2
+                       ) a
+             LEFT JOIN res_partner rp ON rp.id = a.partner_id
+            )
+            """,
+            bucket=bucket,
+            residual=residual,
+            date_to=params["date_to"],
         )
 
     @api.model

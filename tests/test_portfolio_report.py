@@ -180,7 +180,16 @@ class TestPortfolioKpis(CollectionCommon):
         self.assertEqual(policy_row["key"], self.policy.id)
         self.assertFigures(policy_row, {"receivable": 7800.0, "cei": kpis["cei"]})
 
-    def test_aging_and_top_debtors_come_from_the_aging_wizard(self):
+    def test_aging_and_top_debtors_are_the_aging_wizards(self):
+        # B and C were paid (C in part) on 02-19 and 03-10, late: their amounts
+        # and their payments' fall in different buckets that day. F, paid on
+        # 04-05, is open on all three days.
+        for day in (REPORT_DATE, date(2026, 2, 19), date(2026, 3, 10)):
+            with self.subTest(day=day):
+                aging = self.env["collection.aging.wizard"]._collection_aging(
+                    self.company.ids, day
+                )
+                self.assertEqual(self._kpis(day)["aging"], aging)
         kpis = self._kpis()
         aging = self.env["collection.aging.wizard"]._collection_aging(
             self.company.ids, REPORT_DATE

@@ -379,7 +379,7 @@ class CollectionAgingWizard(models.TransientModel):
                    open_line.invoice_date,
                    open_line.excluded,
                    open_line.days,
-                   width_bucket(open_line.days - 1, %(limits)s::integer[]) AS bucket,
+                   %(bucket)s AS bucket,
                    open_line.amount
               FROM open_line
             """,
@@ -388,8 +388,15 @@ class CollectionAgingWizard(models.TransientModel):
             date_at=date_at,
             conditions=SQL(" AND ").join(conditions),
             aging_date=aging_date,
-            limits=list(limits),
+            bucket=self._collection_aging_bucket_sql(SQL("open_line.days"), limits),
         )
+
+    @api.model
+    def _collection_aging_bucket_sql(self, days, limits):
+        """SQL: the index of the bucket of an item ``days`` old (an SQL
+        expression): 0 up to ``limits[0]`` days, 1 up to ``limits[1]``... and
+        ``len(limits)`` beyond the last limit."""
+        return SQL("width_bucket(%s - 1, %s::integer[])", days, list(limits))
 
     @api.model
     def _collection_aging(
