@@ -637,33 +637,38 @@ class CollectionPortfolioReport(models.AbstractModel):
         }
 
     @api.model
+    def _collection_period_aggregates(self, periods, aggregates):
+        """SQL: the columns ``<name>_<index>`` of every period, each aggregate
+        taken over the lines that count in its period; ``aggregates(params)``
+        gives the period's ``{name: (function, argument)}``."""
+        return SQL(", ").join(
+            SQL(
+                f"{function}(%s) FILTER (WHERE %s) AS %s",
+                argument,
+                self._collection_period_column("in_period", params["index"]),
+                self._collection_period_column(name, params["index"]),
+            )
+            for params in periods
+            for name, (function, argument) in aggregates(params).items()
+        )
+
+    @api.model
     def _collection_open_sums_cte(self, periods):
         """CTE ``open_sums``: the receivable lines' facts summed per salesperson
         and policy, for every period in one pass over ``lines`` (column
         ``<fact>_<index>``, and ``lines_<index>`` the number of lines that count
         in the period)."""
-        columns = []
-        for params in periods:
-            index = params["index"]
-            in_period = self._collection_period_column("in_period", index)
-            columns.append(
-                SQL(
-                    "COUNT(*) FILTER (WHERE %s) AS %s",
-                    in_period,
-                    self._collection_period_column("lines", index),
-                )
-            )
-            columns.extend(
-                SQL(
-                    "SUM(%s) FILTER (WHERE %s) AS %s",
-                    expression,
-                    in_period,
-                    self._collection_period_column(column, index),
-                )
-                for column, expression in self._collection_open_item_expressions(
-                    params
-                ).items()
-            )
+
+        def aggregates(params):
+            expressions = self._collection_open_item_expressions(params)
+            return {
+                "lines": ("COUNT", SQL("*")),
+                **{
+                    name: ("SUM", expression)
+                    for name, expression in expressions.items()
+                },
+            }
+
         return SQL(
             """
             open_sums AS (
@@ -672,7 +677,7 @@ class CollectionPortfolioReport(models.AbstractModel):
               GROUP BY salesperson_id, policy_id
             )
             """,
-            SQL(", ").join(columns),
+            self._collection_period_aggregates(periods, aggregates),
         )
 
     @api.model
@@ -682,23 +687,18 @@ class CollectionPortfolioReport(models.AbstractModel):
         it (``amount_<index>``), their open amount at its end
         (``residual_<index>``) and their last reconciliation in it
         (``paid_date_<index>``)."""
-        columns = []
-        for params in periods:
+
+        def aggregates(params):
             index = params["index"]
-            in_period = self._collection_period_column("in_period", index)
-            columns.append(
-                SQL(
-                    "SUM(balance) FILTER (WHERE %(in_period)s) AS %(amount)s, "
-                    "SUM(%(residual)s) FILTER (WHERE %(in_period)s) "
-                    "AS %(residual)s, "
-                    "MAX(%(paid_date)s) FILTER (WHERE %(in_period)s) "
-                    "AS %(paid_date)s",
-                    in_period=in_period,
-                    amount=self._collection_period_column("amount", index),
-                    residual=self._collection_period_column("residual", index),
-                    paid_date=self._collection_period_column("paid_date", index),
-                )
-            )
+            return {
+                "amount": ("SUM", SQL("balance")),
+                "residual": ("SUM", self._collection_period_column("residual", index)),
+                "paid_date": (
+                    "MAX",
+                    self._collection_period_column("paid_date", index),
+                ),
+            }
+
         return SQL(
             """
             paid_moves AS (
@@ -711,7 +711,7 @@ class CollectionPortfolioReport(models.AbstractModel):
               GROUP BY move_id, salesperson_id, policy_id, invoice_date
             )
             """,
-            SQL(", ").join(columns),
+            self._collection_period_aggregates(periods, aggregates),
         )
 
     @api.model
