@@ -246,16 +246,10 @@ class CollectionAgingWizard(models.TransientModel):
         """Every receivable account, whatever its companies (a short list): the
         queries name them, so that PostgreSQL reads the receivable items through
         the indexes on ``account_id`` rather than the whole journal."""
-        self.env["account.account"].flush_model(["account_type"])
-        return [
-            row[0]
-            for row in self.env.execute_query(
-                SQL(
-                    "SELECT id FROM account_account "
-                    "WHERE account_type = 'asset_receivable'"
-                )
-            )
-        ]
+        accounts = self.env["account.account"].sudo()
+        return accounts.search(
+            [("account_type", "=", "asset_receivable")], order="id"
+        ).ids
 
     @api.model
     def _collection_aging_detail_query(
