@@ -106,7 +106,7 @@ class CollectionPortfolioReport(models.AbstractModel):
         # both weeks and the aging in one query: they share the reading of the
         # receivable
         current, previous = self._collection_portfolio_sums(
-            companies, [date_to, previous_date_to], period_days, AGING_LIMITS
+            companies, [date_to, previous_date_to], period_days
         )
 
         kpis = {
@@ -297,9 +297,7 @@ class CollectionPortfolioReport(models.AbstractModel):
         return companies
 
     @api.model
-    def _collection_portfolio_sums(
-        self, companies, dates, period_days, aging_limits=None
-    ):
+    def _collection_portfolio_sums(self, companies, dates, period_days):
         """Sum the figures of the portfolio, per salesperson and per policy, as of
         each of ``dates`` (each with the period of ``period_days`` days ending
         on it).
@@ -313,10 +311,10 @@ class CollectionPortfolioReport(models.AbstractModel):
         sets. Return a list with, for each date, ``{'total': sums,
         'salesperson': {user_id: sums}, 'policy': {policy_id: sums}}``.
 
-        With ``aging_limits``, the first date's also has ``'aging'``: the open
-        amounts on that date per customer and bucket of ``aging_limits`` (aged
-        by due date), ``[(partner_id, name, bucket, amount)]``, as the aging
-        wizard sums them (see ``_collection_aging_result_from()``).
+        The first date's also has ``'aging'``: the open amounts on that date per
+        customer and bucket of the report's aging (``AGING_LIMITS``, aged by due
+        date), ``[(partner_id, name, bucket, amount)]``, as the aging wizard
+        sums them (see ``_collection_aging_result_from()``).
         """
         self.env.flush_all()
         periods = [
@@ -371,15 +369,14 @@ class CollectionPortfolioReport(models.AbstractModel):
             lines=self._collection_lines_cte(periods),
             open_sums=self._collection_open_sums_cte(periods),
             paid_moves=self._collection_paid_moves_cte(periods),
-            aging=self._collection_aging_cte(periods[0], aging_limits),
+            aging=self._collection_aging_cte(periods[0]),
             sums=sums,
             facts=facts,
         )
         results = [
             {"total": None, "salesperson": {}, "policy": {}} for _params in periods
         ]
-        if aging_limits:
-            results[0]["aging"] = []
+        results[0]["aging"] = []
         for row in self.env.execute_query(query):
             period, grouped_user, grouped_policy, user_id, policy_id, aging = row[:6]
             values = dict(zip(SUM_COLUMNS, map(float, row[6:]), strict=True))
@@ -558,19 +555,14 @@ class CollectionPortfolioReport(models.AbstractModel):
         )
 
     @api.model
-    def _collection_aging_cte(self, params, limits):
+    def _collection_aging_cte(self, params):
         """CTE ``aging``: the open amounts of ``lines`` at the end of the period
         of ``params`` per customer (commercial partner, with its name) and
-        bucket of ``limits``, aged by due date: the aging wizard's sums (its
-        items are the lines open on that date, in all receivable accounts,
-        excluded invoices included). Empty without ``limits``."""
-        if not limits:
-            return SQL(
-                "aging AS (SELECT NULL::integer AS partner_id, NULL AS name, "
-                "NULL::integer AS bucket, NULL::numeric AS amount WHERE FALSE)"
-            )
+        bucket of ``AGING_LIMITS``, aged by due date: the aging wizard's sums
+        (its items are the lines open on that date, in all receivable accounts,
+        excluded invoices included)."""
         bucket = self.env["collection.aging.wizard"]._collection_aging_bucket_sql(
-            SQL("%s::date - date_maturity", params["date_to"]), limits
+            SQL("%s::date - date_maturity", params["date_to"]), AGING_LIMITS
         )
         residual = self._collection_period_column("residual", params["index"])
         return SQL(
