@@ -1110,8 +1110,14 @@ class AccountMove(models.Model):
             return
         base_url = self.get_base_url()
         mails = []
+        # the users (and their partners) read together, not one by one
+        users = (
+            self.env["res.users"]
+            .sudo()
+            .browse([user_id for user_id, _ids in by_user if user_id])
+        )
         for user_id, activity_ids in by_user:
-            user = self.env["res.users"].sudo().browse(user_id)
+            user = users.browse(user_id).with_prefetch(users._prefetch_ids)
             if not user.partner_id.email:
                 _logger.info(
                     "Collection digest not sent to %s: the user has no email address",
