@@ -2,6 +2,7 @@
 # Runs the whole test suite on a fresh database: installs the addon, runs pytest-odoo,
 # and fails when the Odoo log of the install or of the tests has a WARNING or an
 # ERROR from the addon.  Usage: tools/run_tests.sh [extra pytest args]
+# TEST_DB, HTTP_PORT and BUILD_DIR let several runs share one machine.
 source "$(dirname "$0")/odoo_env.sh"
 
 DB="${TEST_DB:-account_collections_test}"
@@ -26,6 +27,7 @@ log_level = info
 logfile = $LOG_DIR/tests.log
 without_demo = all
 http_interface = 127.0.0.1
+http_port = ${HTTP_PORT:-8069}
 CONF
 
 echo "== installing account_collections (log: $LOG_DIR/install.log)"
@@ -44,8 +46,13 @@ fi
 echo "== running the tests (Odoo log: $LOG_DIR/tests.log)"
 cd "$ADDON_DIR"
 set +e
+# the whole suite, unless the arguments name test files or folders themselves
+targets=(tests)
+for arg in "$@"; do
+    case "$arg" in tests/*|tests) targets=() ;; esac
+done
 "$PYTHON" -m pytest -p no:cacheprovider --odoo-config="$CONF" --odoo-log-level=info \
-    --odoo-http tests "$@"
+    --odoo-http "${targets[@]}" "$@"
 status=$?
 set -e
 
