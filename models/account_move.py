@@ -6,7 +6,7 @@ import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL, format_date, plaintext2html
 
@@ -23,12 +23,96 @@ COLLECTION_MAIL_MAX_INVOICES = 20
 # over a large portfolio creates thousands per user
 COLLECTION_DIGEST_MAX_ACTIVITIES = 200
 
+# written only by the daily run and the collection wizards (with superuser rights,
+# after their own rights checks): the ORM's public create/write refuse them
+COLLECTION_PROTECTED_FIELDS = (
+    "collection_stage_id",
+    "collection_excluded",
+    "collection_exclusion_reason",
+    "collection_error",
+    "collection_error_date",
+    "collection_date_due",
+    "collection_promise_ids",
+    "collection_contact_ids",
+)
+
 COLLECTION_EXCLUSION_REASONS = [
     ("dispute", "Dispute"),
     ("agreement", "Payment Agreement"),
     ("legal", "Legal Action"),
     ("other", "Other"),
 ]
+
+
+def without_defaults(records, fnames):
+    """``records`` without the context's default values for ``fnames``: a caller's
+    context is no way round the fields a user may not set."""
+    context = records.env.context
+    dropped = {f"default_{fname}" for fname in fnames}.intersection(context)
+    if not dropped:
+        return records
+    return records.with_context(
+        {key: value for key, value in context.items() if key not in dropped}
+    )
+
+
+def run_isolated(records, process, on_error):
+    """Run ``process(records)``; if it fails, run it record by record so that one
+    record's failure, handed to ``on_error(record, error)``, does not stop the
+    others. Each attempt runs in a savepoint: a failed one leaves nothing
+    half-written. Concurrency errors are not isolated: the whole call must be
+    retried (the scheduler does it)."""
+    if not records:
+        return
+    cr = records.env.cr
+    try:
+        with cr.savepoint():
+            process(records)
+        return
+    except psycopg2.OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - isolate the faulty records below
+        _logger.info(
+            "Collection run: a step failed on %s %s records, retrying one by one",
+            len(records),
+            records._name,
+        )
+    for record in records:
+        try:
+            with cr.savepoint():
+                process(record)
+        except psycopg2.OperationalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - logged on the record
+            on_error(record, error)
+
+
+def log_failure(record, text, error):
+    """Log a failure of the run in ``record``'s chatter (``text``, then the error)
+    and in the server log. Logging never stops the run: when even the chatter
+    cannot be written, the server log keeps it."""
+    message = str(error) or error.__class__.__name__
+    _logger.warning(
+        "Collection run could not process %s %s (id %s): %s",
+        record._description,
+        record.display_name,
+        record.id,
+        message,
+    )
+    try:
+        with record.env.cr.savepoint():
+            record.sudo()._message_log(
+                body=Markup("<p>%s</p><pre>%s</pre>") % (text, message)
+            )
+    except psycopg2.OperationalError:
+        raise
+    except Exception as log_error:  # noqa: BLE001 - the server log keeps it
+        _logger.warning(
+            "Collection run could not log the failure on %s (id %s): %s",
+            record.display_name,
+            record.id,
+            log_error,
+        )
 
 
 class AccountMove(models.Model):
@@ -105,6 +189,7 @@ class AccountMove(models.Model):
         help="Who receives the collection emails of this invoice: the invoice's "
         "contact if it has an email address, else the customer's contact marked "
         "for collections, else the customer.",
+        groups="account_collections.group_collection_user",
     )
     collection_open_invoice_ids = fields.Many2many(
         "account.move",
@@ -113,10 +198,12 @@ class AccountMove(models.Model):
         help="The customer's posted invoices still to be paid in this company, "
         "listed in the collection emails: the 20 due first (this invoice "
         "always among them).",
+        groups="account_collections.group_collection_user",
     )
     collection_open_invoice_count = fields.Integer(
         string="Number of Open Invoices of the Customer",
         compute="_compute_collection_open_invoice_ids",
+        groups="account_collections.group_collection_user",
     )
     collection_open_amount = fields.Monetary(
         string="Total Due by the Customer",
@@ -124,6 +211,7 @@ class AccountMove(models.Model):
         currency_field="currency_id",
         help="What the customer owes on its open invoices in this company, in the "
         "invoice's currency (0 when those invoices are in several currencies).",
+        groups="account_collections.group_collection_user",
     )
     collection_exclusion_reason = fields.Selection(
         COLLECTION_EXCLUSION_REASONS,
@@ -183,6 +271,45 @@ class AccountMove(models.Model):
                AND payment_state IN ('not_paid', 'partial')
             """
         )
+
+    # -------------------------------------------------------------------------
+    # CRUD: the collection state is not typed in
+    # -------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            self._collection_check_protected(vals_list)
+            # nor a default from the context (a web client grouped by stage sends
+            # one): the fields keep their own
+            self = without_defaults(self, COLLECTION_PROTECTED_FIELDS)  # noqa: PLW0642
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._collection_check_protected([vals])
+        return super().write(vals)
+
+    @api.model
+    def _collection_check_protected(self, vals_list):
+        """Refuse the collection fields that only the daily run and the collection
+        wizards write, whatever the context: escalation cannot be switched off,
+        nor its history forged, by writing them."""
+        given = {fname for vals in vals_list for fname in vals}
+        protected = given.intersection(COLLECTION_PROTECTED_FIELDS)
+        if protected:
+            raise AccessError(
+                self.env._(
+                    "The collection fields of an invoice (%(fields)s) are set by the "
+                    "daily collection run and by the collection actions (Log a "
+                    "Contact, Exclude from Collection, Include in Collection); they "
+                    "cannot be written directly.",
+                    fields=", ".join(
+                        self._fields[fname]._description_string(self.env)
+                        for fname in sorted(protected)
+                    ),
+                )
+            )
 
     # -------------------------------------------------------------------------
     # Computes
@@ -354,8 +481,12 @@ class AccountMove(models.Model):
                 recipient = contact_of.get(customer) or (customer.email and customer)
             move.collection_mail_partner_id = recipient or False
 
+    @api.depends_context("uid", "allowed_company_ids")
     @api.depends("commercial_partner_id", "company_id")
     def _compute_collection_open_invoice_ids(self):
+        """The customer's open invoices and total, as the reader may see them: all
+        of them for the daily run (superuser) writing to the customer, only their
+        own for a salesperson limited to their own documents."""
         keys = {(m.commercial_partner_id.id, m.company_id.id) for m in self}
         domain = [
             *self._collection_open_domain(),
@@ -363,7 +494,7 @@ class AccountMove(models.Model):
             ("company_id", "in", [key[1] for key in keys]),
         ]
         totals = defaultdict(lambda: [0, 0.0, set()])
-        for partner, company, currency, count, amount in self.sudo()._read_group(
+        for partner, company, currency, count, amount in self._read_group(
             domain,
             ["commercial_partner_id", "company_id", "currency_id"],
             ["__count", "amount_residual:sum"],
@@ -376,7 +507,7 @@ class AccountMove(models.Model):
         self.flush_model(
             ["commercial_partner_id", "company_id", "collection_date_due", "name"]
         )
-        query = self.sudo()._search(domain)
+        query = self._search(domain)
         rows = self.env.execute_query(
             SQL(
                 """
@@ -479,13 +610,38 @@ class AccountMove(models.Model):
         return self.env["res.users"]
 
     def _collection_manager(self, salesperson):
-        """Leader of the salesperson's sales team, else the company's collection manager."""
+        """Leader of the salesperson's sales team, else the company's collection
+        manager; only a user allowed in the invoice's company counts."""
         self.ensure_one()
         leader = salesperson.sale_team_id.user_id
-        if leader and leader.active:
+        if leader and leader.active and self.company_id in leader.company_ids:
             return leader
         manager = self.company_id.collection_manager_id
-        return manager if manager.active else self.env["res.users"]
+        if manager.active and self.company_id in manager.company_ids:
+            return manager
+        return self.env["res.users"]
+
+    def _collection_manager_note(self, salesperson, manager):
+        """Why the escalation does not go to the salesperson's team leader, when
+        the leader is not allowed in the invoice's company (empty otherwise)."""
+        self.ensure_one()
+        leader = salesperson.sale_team_id.user_id
+        if not leader.active or self.company_id in leader.company_ids:
+            return ""
+        if not manager:
+            return self.env._(
+                "The team leader %(leader)s is not allowed in company %(company)s, "
+                "which has no collection manager.",
+                leader=leader.name,
+                company=self.company_id.name,
+            )
+        return self.env._(
+            "The team leader %(leader)s is not allowed in company %(company)s: the "
+            "escalation goes to the company's collection manager, %(manager)s.",
+            leader=leader.name,
+            company=self.company_id.name,
+            manager=manager.name,
+        )
 
     def _collection_responsible(self, stage):
         """Return the user who gets the stage's activity, and notes explaining a fallback."""
@@ -494,6 +650,9 @@ class AccountMove(models.Model):
         notes = []
         if stage.responsible == "manager":
             user = self._collection_manager(salesperson)
+            note = self._collection_manager_note(salesperson, user)
+            if note:
+                notes.append(note)
             if not user:
                 notes.append(
                     self.env._(
@@ -728,7 +887,18 @@ class AccountMove(models.Model):
         )
         move_ids = [row[0] for row in self.env.execute_query(query)]
         if move_ids:
-            self.browse(move_ids)._collection_close_settled()
+            run_isolated(
+                self.browse(move_ids),
+                lambda moves: moves._collection_close_settled(),
+                lambda move, error: log_failure(
+                    move,
+                    self.env._(
+                        "The collection run could not close the collection "
+                        "activities of this invoice; it will try again tomorrow."
+                    ),
+                    error,
+                ),
+            )
 
     @api.model
     def _collection_process_batch(self, stage_by_move_id):
@@ -768,41 +938,54 @@ class AccountMove(models.Model):
         return done
 
     def _collection_write(self, vals):
-        """Write collection fields (no accounting field) on posted invoices.
+        """Write collection fields (no accounting field) on posted invoices, with
+        superuser rights: the callers checked what the user may do, and the
+        chatter says what changed.
 
         A plain ``write`` on an invoice re-synchronises its tax and payment term
         lines and flags it as manually modified: about 20 ms an invoice, for
         nothing, since collection fields change no journal item. Nor are they
         tracked: skip preparing the tracking of the invoice's tracked fields.
         """
-        return self.with_context(
-            skip_invoice_sync=True, skip_is_manually_modified=True, mail_notrack=True
-        ).write(vals)
+        return (
+            self.sudo()
+            .with_context(
+                skip_invoice_sync=True,
+                skip_is_manually_modified=True,
+                mail_notrack=True,
+            )
+            .write(vals)
+        )
 
     def _collection_log_error(self, error):
+        """Flag the invoice as failed today (the run retries it tomorrow) and say
+        why in its chatter and the server log."""
         self.ensure_one()
         message = str(error) or error.__class__.__name__
-        _logger.warning(
-            "Collection run could not process invoice %s (id %s): %s",
-            self.name,
-            self.id,
-            message,
-        )
-        self._collection_write(
-            {
-                "collection_error": message,
-                "collection_error_date": fields.Date.context_today(self),
-            }
-        )
-        self._message_log(
-            body=Markup("<p>%s</p><pre>%s</pre>")
-            % (
-                self.env._(
-                    "The collection run could not process this invoice; it will "
-                    "try again tomorrow."
-                ),
-                message,
+        try:
+            with self.env.cr.savepoint():
+                self._collection_write(
+                    {
+                        "collection_error": message,
+                        "collection_error_date": fields.Date.context_today(self),
+                    }
+                )
+        except psycopg2.OperationalError:
+            raise
+        except Exception as write_error:  # noqa: BLE001 - the server log says it
+            _logger.warning(
+                "Collection run could not flag invoice %s (id %s) as failed: %s",
+                self.name,
+                self.id,
+                write_error,
             )
+        log_failure(
+            self,
+            self.env._(
+                "The collection run could not process this invoice; it will try "
+                "again tomorrow."
+            ),
+            error,
         )
 
     def _collection_execute(self, stage_by_move_id):
@@ -1177,9 +1360,14 @@ class AccountMove(models.Model):
         if not reason:
             raise UserError(self.env._("Give the reason for the exclusion."))
         moves = self._collection_check_customer_invoices()
+        moves._collection_check_exclusion_rights()
         reason_field = self._fields["collection_exclusion_reason"]
         reasons = dict(reason_field._description_selection(self.env))
-        moves.with_context(mail_notrack=True).write(
+        if reason not in reasons:
+            raise UserError(
+                self.env._("'%(reason)s' is not a reason for exclusion.", reason=reason)
+            )
+        moves._collection_write(
             {"collection_excluded": True, "collection_exclusion_reason": reason}
         )
         body = Markup("<p>%s</p>") % self.env._(
@@ -1204,8 +1392,9 @@ class AccountMove(models.Model):
     def _collection_include(self, note=False):
         """Bring excluded invoices back into the collection process."""
         moves = self._collection_check_customer_invoices()
+        moves._collection_check_exclusion_rights()
         moves = moves.filtered("collection_excluded")
-        moves.with_context(mail_notrack=True).write(
+        moves._collection_write(
             {"collection_excluded": False, "collection_exclusion_reason": False}
         )
         body = Markup("<p>%s</p>") % self.env._(
@@ -1214,6 +1403,21 @@ class AccountMove(models.Model):
         if note:
             body += plaintext2html(note)
         moves._message_log_batch({move.id: body for move in moves})
+
+    def _collection_check_exclusion_rights(self):
+        """Excluding or including invoices is a collection user's decision on
+        invoices they may edit (the fields themselves are written with superuser
+        rights, and the chatter says who did it)."""
+        if not self.env.su and not self.env.user.has_group(
+            "account_collections.group_collection_user"
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only collection users can exclude invoices from collection or "
+                    "include them again."
+                )
+            )
+        self.check_access("write")
 
     def _collection_check_customer_invoices(self):
         wrong = self.filtered(

@@ -274,7 +274,7 @@ class TestAgingComputation(AgingCommon):
         self.assertEqual(result["total"], 3090.0)
 
     def test_excluded_invoices(self):
-        self.inv_over_120.collection_excluded = True
+        self.inv_over_120.sudo().collection_excluded = True
         self.assertEqual(self._aging()["total"], 3090.0)
         result = self._aging(include_excluded=False)
         self.assertEqual(self._rows(result)["Acme Customer"][5], 0.0)
