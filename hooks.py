@@ -1,3 +1,6 @@
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
+
+
 def post_init_hook(env):
     """Give every existing company the shipped default policy."""
     policy = env.ref(
@@ -32,4 +35,7 @@ def uninstall_hook(env):
             ("collection_promise_id", "!=", False),
         ]
     ).unlink()
-    env["collection.policy"].with_context(active_test=False).search([]).unlink()
+    # uninstalling: the policies in use go too
+    env["collection.policy"].with_context(
+        active_test=False, **{MODULE_UNINSTALL_FLAG: True}
+    ).search([]).unlink()

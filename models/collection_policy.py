@@ -1,5 +1,6 @@
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 
 class CollectionPolicy(models.Model):
@@ -22,6 +23,23 @@ class CollectionPolicy(models.Model):
     )
     stage_count = fields.Integer(compute="_compute_stage_count")
     note = fields.Html(translate=True)
+    promise_max_days = fields.Integer(
+        string="Longest Promise (Days)",
+        default=30,
+        tracking=True,
+        help="A salesperson may record a promise to pay due at most this many days "
+        "after the day it is made; only a collection manager may record a later "
+        "one.",
+    )
+    promise_min_percent = fields.Float(
+        string="Smallest Promise (% of Amount Due)",
+        default=10.0,
+        digits=(16, 2),
+        tracking=True,
+        help="A salesperson may record a promise to pay of at least this share of "
+        "the open amount of its invoices; only a collection manager may record a "
+        "smaller one.",
+    )
 
     @api.depends("stage_ids")
     def _compute_stage_count(self):
@@ -38,6 +56,82 @@ class CollectionPolicy(models.Model):
                         policy=policy.display_name,
                     )
                 )
+
+    @api.constrains("promise_max_days", "promise_min_percent")
+    def _check_promise_limits(self):
+        for policy in self:
+            if policy.promise_max_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "The longest promise of policy '%(policy)s' cannot be a "
+                        "negative number of days.",
+                        policy=policy.display_name,
+                    )
+                )
+            if not 0 <= policy.promise_min_percent <= 100:
+                raise ValidationError(
+                    self.env._(
+                        "The smallest promise of policy '%(policy)s' is a share of "
+                        "the amount due, between 0 and 100%%.",
+                        policy=policy.display_name,
+                    )
+                )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_in_use(self):
+        """A policy that companies, customers or invoices follow is archived, not
+        deleted: its invoices would lose their stage and start over."""
+        for policy in self:
+            used_by = policy._collection_used_by()
+            if used_by:
+                raise UserError(
+                    self.env._(
+                        "The collection policy '%(policy)s' is in use (%(used_by)s): "
+                        "archive it instead of deleting it.",
+                        policy=policy.display_name,
+                        used_by=used_by,
+                    )
+                )
+
+    def _collection_used_by(self):
+        """What follows this policy, as a short text (empty if nothing does)."""
+        self.ensure_one()
+        companies = (
+            self.env["res.company"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("collection_policy_id", "=", self.id)])
+        )
+        if companies:
+            return self.env._(
+                "default policy of %(companies)s",
+                companies=", ".join(companies.mapped("name")),
+            )
+        # a customer's policy is company dependent: any company counts
+        self.env["res.partner"].flush_model(["collection_policy_id"])
+        customers = self.env.execute_query(
+            SQL(
+                """
+                SELECT COUNT(*)
+                  FROM res_partner p, jsonb_each_text(p.collection_policy_id) v
+                 WHERE p.collection_policy_id IS NOT NULL
+                   AND v.value = %s
+                """,
+                str(self.id),
+            )
+        )[0][0]
+        if customers:
+            return self.env._("policy of %(count)s customers", count=customers)
+        stage_use = self.with_context(active_test=False).stage_ids._collection_used_by()
+        return (
+            self.env._(
+                "stage %(stage)s %(used_by)s",
+                stage=stage_use[0].display_name,
+                used_by=stage_use[1],
+            )
+            if stage_use
+            else ""
+        )
 
     def _collection_first_stage(self):
         self.ensure_one()

@@ -113,6 +113,53 @@ class CollectionStage(models.Model):
             stage.display_name = stage.name
 
     @api.ondelete(at_uninstall=False)
+    def _unlink_except_in_use(self):
+        """A stage invoices reached is archived, not deleted: they would go back
+        to an earlier stage, and its open activities would no longer be closed
+        on payment."""
+        used_by = self._collection_used_by()
+        if used_by:
+            raise UserError(
+                self.env._(
+                    "The collection stage '%(stage)s' is in use (%(used_by)s): "
+                    "archive it instead of deleting it.",
+                    stage=used_by[0].display_name,
+                    used_by=used_by[1],
+                )
+            )
+
+    def _collection_used_by(self):
+        """The first of these stages in use and what uses it, as a short text;
+        empty when none is."""
+        if not self:
+            return ()
+        invoices = (
+            self.env["account.move"]
+            .sudo()
+            ._read_group(
+                [("collection_stage_id", "in", self.ids)],
+                ["collection_stage_id"],
+                ["__count"],
+            )
+        )
+        if invoices:
+            stage, count = invoices[0]
+            return stage, self.env._("reached by %(count)s invoices", count=count)
+        activities = (
+            self.env["mail.activity"]
+            .sudo()
+            ._read_group(
+                [("collection_stage_id", "in", self.ids)],
+                ["collection_stage_id"],
+                ["__count"],
+            )
+        )
+        if activities:
+            stage, count = activities[0]
+            return stage, self.env._("%(count)s open activities", count=count)
+        return ()
+
+    @api.ondelete(at_uninstall=False)
     def _unlink_except_last_stage(self):
         for policy in self.policy_id:
             if policy.active and not (policy.stage_ids - self):
