@@ -1,8 +1,10 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_amount, format_date, plaintext2html
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import clean_context, format_amount, format_date, plaintext2html
+
+from .account_move import without_defaults
 
 CONTACT_CHANNELS = [
     ("call", "Call"),
@@ -12,6 +14,11 @@ CONTACT_CHANNELS = [
     ("letter", "Letter"),
     ("other", "Other"),
 ]
+# set when the contact is logged (with superuser rights, after the checks)
+CONTACT_SYSTEM_FIELDS = {"promise_id", "amount_due"}
+# what the contact was about: the link to the invoices is made once, by the contact
+CONTACT_SUBJECT_FIELDS = {"move_ids", "partner_id", "company_id"}
+MANAGER_GROUP = "account_collections.group_collection_manager"
 CONTACT_OUTCOMES = [
     ("reached", "Reached"),
     ("no_answer", "No Answer"),
@@ -94,6 +101,56 @@ class CollectionContact(models.Model):
             )
 
     # -------------------------------------------------------------------------
+    # CRUD: what was logged stays what it was about
+    # -------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            if any(CONTACT_SYSTEM_FIELDS & set(vals) for vals in vals_list):
+                self._collection_raise_system()
+            manager = self.env.user.has_group(MANAGER_GROUP)
+            if not manager and any(
+                vals.get("user_id", self.env.uid) != self.env.uid for vals in vals_list
+            ):
+                self._collection_raise_user()
+            self = without_defaults(  # noqa: PLW0642
+                self, CONTACT_SYSTEM_FIELDS | (set() if manager else {"user_id"})
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            if CONTACT_SYSTEM_FIELDS & set(vals):
+                self._collection_raise_system()
+            if CONTACT_SUBJECT_FIELDS & set(vals):
+                raise UserError(
+                    self.env._(
+                        "The customer and invoices of a logged contact cannot be "
+                        "changed: log a new contact."
+                    )
+                )
+            if "user_id" in vals and not self.env.user.has_group(MANAGER_GROUP):
+                self._collection_raise_user()
+        return super().write(vals)
+
+    def _collection_raise_system(self):
+        raise AccessError(
+            self.env._(
+                "The promise to pay and the open amount of a contact are recorded "
+                "when the contact is logged; they cannot be written."
+            )
+        )
+
+    def _collection_raise_user(self):
+        raise AccessError(
+            self.env._(
+                "A contact is logged by the salesperson who made it: only a "
+                "collection manager can log or reassign one for someone else."
+            )
+        )
+
+    # -------------------------------------------------------------------------
     # Logging a contact
     # -------------------------------------------------------------------------
 
@@ -174,32 +231,55 @@ class CollectionContact(models.Model):
         promise_amount=0.0,
         activities=None,
         exclude=False,
+        renegotiate=None,
     ):
         """Record a contact about ``moves`` and everything it implies, all or nothing.
 
-        The promise (outcome ``promise``) is validated first; then the contact is
-        stored, posted on every invoice's chatter with copies of ``attachments``,
-        the triggering ``activities`` and the user's own open collection activities
-        on the invoices are marked done, and a dispute with ``exclude`` excludes
-        the invoices from collection. Returns the new ``collection.contact``.
+        The promise (outcome ``promise``) is validated first, replacing the open
+        promise ``renegotiate`` if given (which is cancelled, with a note); then
+        the contact is stored, posted on every invoice's chatter with copies of
+        ``attachments`` (files of other documents stay there), the triggering
+        ``activities`` and the user's own open collection activities on the
+        invoices are marked done, and a dispute with ``exclude`` excludes the
+        invoices from collection. Returns the new ``collection.contact``.
         """
         self._collection_check_moves(moves)
         attachments = attachments or self.env["ir.attachment"]
         promise = self.env["collection.promise"]
+        if renegotiate:
+            self._collection_check_renegotiation(renegotiate, moves, outcome)
+            renegotiate._collection_close(
+                "cancelled",
+                self.env._(
+                    "Promise to pay of %(amount)s by %(date)s renegotiated by "
+                    "%(user)s: a new promise replaces it."
+                ),
+            )
         if outcome == "promise":
             if not promised_date:
                 raise UserError(
                     self.env._("Enter the date by which the customer promised to pay.")
                 )
-            promise = promise.with_context(collection_promise_no_log=True).create(
-                {
-                    "move_ids": [fields.Command.set(moves.ids)],
-                    "partner_id": moves.commercial_partner_id.id,
-                    "company_id": moves.company_id.id,
-                    "promised_date": promised_date,
-                    "amount": promise_amount,
-                    "note": note,
-                }
+            promise.check_access("create")
+            # with superuser rights, so that the contact's note alone tells the
+            # invoices about the promise; the promise's constraints still apply,
+            # its limits as the user (a caller's default values do not)
+            promise = (
+                promise.sudo()
+                .with_context(
+                    clean_context(self.env.context), collection_promise_no_log=True
+                )
+                .create(
+                    {
+                        "move_ids": [fields.Command.set(moves.ids)],
+                        "partner_id": moves.commercial_partner_id.id,
+                        "company_id": moves.company_id.id,
+                        "promised_date": promised_date,
+                        "amount": promise_amount,
+                        "note": note,
+                    }
+                )
+                .sudo(False)
             )
         contact = self.create(
             {
@@ -210,20 +290,58 @@ class CollectionContact(models.Model):
                 "channel": channel,
                 "outcome": outcome,
                 "note": note,
+            }
+        )
+        contact.sudo().write(
+            {
                 "promise_id": promise.id,
                 "amount_due": sum(moves.mapped("amount_residual_signed")),
             }
         )
         if promise:
-            promise.contact_id = contact
+            promise.sudo().contact_id = contact
         if attachments:
-            attachments.write({"res_model": self._name, "res_id": contact.id})
-            contact.attachment_ids = [fields.Command.set(attachments.ids)]
+            contact._collection_attach(attachments)
         contact._collection_post_on_invoices()
         contact._collection_close_activities(activities)
         if outcome == "dispute" and exclude:
             moves._collection_exclude("dispute", note)
         return contact
+
+    @api.model
+    def _collection_check_renegotiation(self, promise, moves, outcome):
+        """A renegotiation replaces an open promise of the same customer, that the
+        user may change, by a new promise."""
+        if outcome != "promise":
+            raise UserError(
+                self.env._(
+                    "A renegotiation records a new promise to pay: choose the "
+                    "outcome Promise to Pay."
+                )
+            )
+        promise._collection_check_open("renegotiated")
+        if promise.partner_id.commercial_partner_id != moves.commercial_partner_id:
+            raise UserError(
+                self.env._(
+                    "The promise %(promise)s is not a promise of %(partner)s.",
+                    promise=promise.display_name,
+                    partner=moves.commercial_partner_id.display_name,
+                )
+            )
+
+    def _collection_attach(self, attachments):
+        """Give the contact the files: those uploaded in the Log a Contact form
+        become its own, those of other documents are copied (they stay where
+        they are)."""
+        self.ensure_one()
+        uploads = attachments.filtered(
+            lambda a: a.res_model == "collection.contact.wizard"
+        )
+        uploads.write({"res_model": self._name, "res_id": self.id})
+        copies = self.env["ir.attachment"]
+        for attachment in attachments - uploads:
+            copies |= attachment.copy({"res_model": self._name, "res_id": self.id})
+        self.attachment_ids = [fields.Command.set((uploads | copies).ids)]
 
     def _collection_message_body(self):
         self.ensure_one()

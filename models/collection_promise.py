@@ -3,13 +3,24 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_amount, format_date
 
-# set by the daily judgment or the cancel action only
-JUDGED_FIELDS = {"state", "date_closed"}
-# what was promised: frozen once the promise is closed
-PROMISED_FIELDS = {"move_ids", "partner_id", "amount", "promised_date"}
+from .account_move import log_failure, run_isolated, without_defaults
+
+# set by the daily run and the promise's own actions only (with superuser rights,
+# after their own checks): the ORM's public create/write refuse them
+JUDGED_FIELDS = {"state", "date_closed", "amount_paid", "contact_id"}
+# the day the promise was made: the day it is recorded, never changed (payments
+# count from that day on)
+DATE_FIELD = "date"
+# what was promised: set when the promise is recorded; changing it is a
+# renegotiation (a new promise replaces this one)
+PROMISED_FIELDS = {"move_ids", "partner_id", "company_id", "amount", "promised_date"}
+# the limits of a policy without its own (and of an invoice without policy)
+DEFAULT_PROMISE_MAX_DAYS = 30
+DEFAULT_PROMISE_MIN_PERCENT = 10.0
+MANAGER_GROUP = "account_collections.group_collection_manager"
 
 PROMISE_STATES = [
     ("open", "Open"),
@@ -75,7 +86,8 @@ class CollectionPromise(models.Model):
         readonly=False,
         precompute=True,
         tracking=True,
-        help="Follows the promise and gets an activity if it is broken.",
+        help="Follows the promise and gets an activity if it is broken: the "
+        "invoice's salesperson, unless a collection manager chooses another.",
     )
     date = fields.Date(
         string="Promised On",
@@ -328,16 +340,68 @@ class CollectionPromise(models.Model):
                     )
                 )
 
+    @api.constrains("promised_date", "amount", "move_ids")
+    def _check_collection_limits(self):
+        """A promise beyond its policy's horizon, or for less than its minimum
+        share of the amount due, pauses escalation for little: only a collection
+        manager records one (the daily run acts as one)."""
+        if self.env.user.has_group(MANAGER_GROUP):
+            return
+        for promise in self.filtered(lambda p: p.state == "open"):
+            policy = promise.sudo().move_ids[:1].collection_policy_id
+            max_days = policy.promise_max_days if policy else DEFAULT_PROMISE_MAX_DAYS
+            min_percent = (
+                policy.promise_min_percent if policy else DEFAULT_PROMISE_MIN_PERCENT
+            )
+            policy_name = policy.display_name or "-"
+            if (promise.promised_date - promise.date).days > max_days:
+                raise ValidationError(
+                    self.env._(
+                        "The payment date %(date)s is more than %(days)s days away, "
+                        "the limit of the collection policy %(policy)s: only a "
+                        "collection manager can record this promise to pay.",
+                        date=format_date(self.env, promise.promised_date),
+                        days=max_days,
+                        policy=policy_name,
+                    )
+                )
+            currency = promise.currency_id
+            due = sum(promise.move_ids.mapped("amount_residual"))
+            minimum = currency.round(due * min_percent / 100.0)
+            if currency.compare_amounts(promise.amount, minimum) < 0:
+                percent = f"{min_percent:g}"
+                raise ValidationError(
+                    self.env._(
+                        "The promised amount %(amount)s is less than %(percent)s%% of "
+                        "the amount due (%(minimum)s), the minimum of the collection "
+                        "policy %(policy)s: only a collection manager can record this "
+                        "promise to pay.",
+                        amount=format_amount(self.env, promise.amount, currency),
+                        percent=percent,
+                        minimum=format_amount(self.env, minimum, currency),
+                        policy=policy_name,
+                    )
+                )
+
     # -------------------------------------------------------------------------
-    # CRUD
+    # CRUD: what was promised is recorded once, its outcome is judged
     # -------------------------------------------------------------------------
 
     @api.model_create_multi
     def create(self, vals_list):
-        if any(JUDGED_FIELDS & set(vals) for vals in vals_list):
-            self._collection_check_judging()
+        if not self.env.su:
+            self._collection_check_create(vals_list)
+            # nor through the context's defaults: the fields keep their own
+            protected = JUDGED_FIELDS | {DATE_FIELD}
+            if not self.env.user.has_group(MANAGER_GROUP):
+                protected |= {"user_id"}
+            self = without_defaults(self, protected)  # noqa: PLW0642
         promises = super().create(vals_list)
-        if not self.env.context.get("collection_promise_no_log"):
+        if not self.env.su:
+            promises._collection_check_user([vals.get("user_id") for vals in vals_list])
+        # the Log a Contact flow (superuser, after its checks) logs the promise
+        # with the contact itself
+        if not (self.env.su and self.env.context.get("collection_promise_no_log")):
             promises._collection_log_on_invoices(
                 {
                     promise: self.env._(
@@ -357,26 +421,79 @@ class CollectionPromise(models.Model):
         return promises
 
     def write(self, vals):
-        if JUDGED_FIELDS & set(vals):
-            self._collection_check_judging()
-        if PROMISED_FIELDS & set(vals) and any(p.state != "open" for p in self):
-            raise UserError(
-                self.env._(
-                    "A promise to pay that was kept, broken or cancelled cannot be "
-                    "changed: record a new promise."
-                )
-            )
+        if not self.env.su:
+            self._collection_check_write(vals)
         return super().write(vals)
 
-    def _collection_check_judging(self):
-        # the status is judged against real payments, it is not typed in
-        if not self.env.context.get("collection_promise_judging"):
+    @api.model
+    def _collection_check_create(self, vals_list):
+        """What a user may not give when recording a promise: its outcome, and a
+        day of promise other than today."""
+        today = fields.Date.context_today(self)
+        for vals in vals_list:
+            if JUDGED_FIELDS & set(vals):
+                self._collection_raise_judged()
+            if DATE_FIELD in vals and fields.Date.to_date(vals[DATE_FIELD]) != today:
+                raise AccessError(
+                    self.env._(
+                        "A promise to pay is dated the day it is recorded: it cannot "
+                        "be recorded as made on another day."
+                    )
+                )
+
+    def _collection_check_user(self, given_user_ids):
+        """The salesperson following a promise is the invoice's; a salesperson may
+        take it over themselves, only a collection manager assigns someone else."""
+        if self.env.user.has_group(MANAGER_GROUP):
+            return
+        for promise, user_id in zip(self, given_user_ids, strict=True):
+            if not user_id:
+                continue
+            allowed = self.env.user
+            if promise.move_ids:
+                allowed |= promise.move_ids[0]._collection_salesperson()
+            if promise.user_id not in allowed:
+                raise AccessError(
+                    self.env._(
+                        "Only a collection manager can choose who follows a promise "
+                        "to pay."
+                    )
+                )
+
+    def _collection_check_write(self, vals):
+        if JUDGED_FIELDS & set(vals) or DATE_FIELD in vals:
+            self._collection_raise_judged()
+        if PROMISED_FIELDS & set(vals):
+            if any(promise.state != "open" for promise in self):
+                raise UserError(
+                    self.env._(
+                        "A promise to pay that was kept, broken or cancelled cannot "
+                        "be changed: record a new promise."
+                    )
+                )
             raise UserError(
                 self.env._(
-                    "The status of a promise to pay is set by the daily run against "
-                    "the payments received, or by cancelling the promise."
+                    "What was promised cannot be changed afterwards: renegotiate "
+                    "the promise (Renegotiate button), which cancels it and records "
+                    "the new one, both kept in the invoices' chatter."
                 )
             )
+        if "user_id" in vals and not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only a collection manager can choose who follows a promise to pay."
+                )
+            )
+
+    def _collection_raise_judged(self):
+        # the status is judged against real payments, it is not typed in
+        raise AccessError(
+            self.env._(
+                "The status of a promise to pay is set by the daily run against the "
+                "payments received, or by cancelling the promise; its dates are set "
+                "when it is recorded and judged."
+            )
+        )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_judged(self):
@@ -394,17 +511,7 @@ class CollectionPromise(models.Model):
 
     def action_cancel(self):
         """Cancel open promises: the collection process of their invoices resumes."""
-        not_open = self.filtered(lambda p: p.state != "open")
-        if not_open:
-            raise UserError(
-                self.env._(
-                    "Only open promises can be cancelled (%(promise)s is %(state)s).",
-                    promise=not_open[0].display_name,
-                    state=dict(self._fields["state"]._description_selection(self.env))[
-                        not_open[0].state
-                    ],
-                )
-            )
+        self._collection_check_open("cancelled")
         self._collection_close(
             "cancelled",
             self.env._(
@@ -413,6 +520,50 @@ class CollectionPromise(models.Model):
             ),
         )
         return True
+
+    def action_renegotiate(self):
+        """Renegotiate an open promise: open "Log a Contact" with a new promise on
+        its invoices, which cancels this one when it is recorded."""
+        self.ensure_one()
+        self._collection_check_open("renegotiated")
+        moves = self.move_ids.filtered(
+            lambda m: m.state == "posted" and m.payment_state in ("not_paid", "partial")
+        )
+        if not moves:
+            raise UserError(
+                self.env._(
+                    "The invoices of %(promise)s have nothing left to pay: cancel "
+                    "the promise instead.",
+                    promise=self.display_name,
+                )
+            )
+        return self.env["collection.contact.wizard"]._collection_action_open(
+            moves=moves, renegotiate=self
+        )
+
+    def _collection_check_open(self, action):
+        """Raise unless the user may close these promises, still open, by
+        ``action`` (``cancelled`` or ``renegotiated``)."""
+        self.check_access("write")
+        not_open = self.filtered(lambda p: p.state != "open")
+        if not_open:
+            states = dict(self._fields["state"]._description_selection(self.env))
+            message = (
+                self.env._(
+                    "Only open promises can be renegotiated (%(promise)s is %(state)s)."
+                )
+                if action == "renegotiated"
+                else self.env._(
+                    "Only open promises can be cancelled (%(promise)s is %(state)s)."
+                )
+            )
+            raise UserError(
+                message
+                % {
+                    "promise": not_open[0].display_name,
+                    "state": states[not_open[0].state],
+                }
+            )
 
     def action_view_invoices(self):
         """Open the invoices concerned."""
@@ -463,16 +614,19 @@ class CollectionPromise(models.Model):
         Kept when the payments reconciled with the invoices between the promise
         and its date reach the promised amount (or the invoices are fully paid);
         broken otherwise, with an activity for the salesperson; cancelled when the
-        invoices were settled otherwise (credit note, reset to draft). Returns the
-        number of promises judged.
+        invoices were settled otherwise (credit note), or are no longer posted at
+        all (reset to draft, deleted), whatever the date. Each promise is judged
+        on its own: one that cannot be is logged, and judged again the next day.
+        Returns the number of promises judged.
         """
+        self._collection_cancel_void()
         promises = self.sudo().search(
             [("state", "=", "open"), ("promised_date", "<", today)]
         )
         if not promises:
             return 0
         paid = promises._collection_paid_amounts()
-        kept, broken, void = promises.browse(), promises.browse(), promises.browse()
+        verdicts = {}
         for promise in promises:
             if promise._collection_fully_paid() or (
                 promise.currency_id.compare_amounts(
@@ -480,11 +634,30 @@ class CollectionPromise(models.Model):
                 )
                 >= 0
             ):
-                kept |= promise
+                verdicts[promise.id] = "kept"
             elif not any(move._collection_is_open() for move in promise.move_ids):
-                void |= promise
+                verdicts[promise.id] = "cancelled"
             else:
-                broken |= promise
+                verdicts[promise.id] = "broken"
+        run_isolated(
+            promises,
+            lambda batch: batch._collection_apply_verdicts(verdicts, paid),
+            lambda promise, error: log_failure(
+                promise,
+                self.env._(
+                    "The collection run could not judge this promise to pay; it "
+                    "will try again tomorrow."
+                ),
+                error,
+            ),
+        )
+        return len(promises)
+
+    def _collection_apply_verdicts(self, verdicts, paid):
+        """Close the promises as ``verdicts`` (``{promise_id: state}``) says."""
+        kept = self.filtered(lambda p: verdicts[p.id] == "kept")
+        void = self.filtered(lambda p: verdicts[p.id] == "cancelled")
+        broken = self.filtered(lambda p: verdicts[p.id] == "broken")
         kept._collection_close(
             "kept",
             self.env._("Promise to pay of %(amount)s by %(date)s kept: %(paid)s paid."),
@@ -507,7 +680,34 @@ class CollectionPromise(models.Model):
             paid,
         )
         broken._collection_schedule_broken_activities()
-        return len(promises)
+
+    @api.model
+    def _collection_cancel_void(self):
+        """Cancel the open promises none of whose invoices is posted any more
+        (reset to draft, or deleted): nothing is left to judge them against, and
+        a promise without invoices would otherwise count as kept."""
+        promises = self.sudo().search(
+            [
+                ("state", "=", "open"),
+                ("move_ids", "not any", [("state", "=", "posted")]),
+            ]
+        )
+        message = self.env._(
+            "Promise to pay of %(amount)s by %(date)s cancelled: its invoices were "
+            "reset to draft or deleted."
+        )
+        run_isolated(
+            promises,
+            lambda batch: batch._collection_close("cancelled", message, log=True),
+            lambda promise, error: log_failure(
+                promise,
+                self.env._(
+                    "The collection run could not cancel this promise to pay; it "
+                    "will try again tomorrow."
+                ),
+                error,
+            ),
+        )
 
     @api.model
     def _collection_judge_settled(self, moves):
@@ -548,41 +748,45 @@ class CollectionPromise(models.Model):
             for move in self.move_ids
         )
 
-    def _collection_close(self, state, message, paid=None):
-        """Set the final ``state`` and log ``message`` (with %(amount)s, %(date)s,
-        %(paid)s, %(user)s placeholders filled) on each invoice."""
+    def _collection_close(self, state, message, paid=None, log=False):
+        """Set the final ``state`` (with superuser rights: the callers checked what
+        the user may do) and log ``message`` (with %(amount)s, %(date)s, %(paid)s,
+        %(user)s placeholders filled) on each invoice, and on the promise itself
+        with ``log``."""
         if not self:
             return
         if paid is None:
             paid = self._collection_paid_amounts()
         today = fields.Date.context_today(self)
-        self.with_context(collection_promise_judging=True).write(
-            {"state": state, "date_closed": today}
-        )
-        self._collection_log_on_invoices(
-            {
-                promise: message
-                % {
-                    "amount": format_amount(
-                        self.env, promise.amount, promise.currency_id
-                    ),
-                    "date": format_date(self.env, promise.promised_date),
-                    "paid": format_amount(
-                        self.env, paid.get(promise.id, 0.0), promise.currency_id
-                    ),
-                    "user": self.env.user.name,
-                }
-                for promise in self
+        self.sudo().write({"state": state, "date_closed": today})
+        bodies = {
+            promise: message
+            % {
+                "amount": format_amount(self.env, promise.amount, promise.currency_id),
+                "date": format_date(self.env, promise.promised_date),
+                "paid": format_amount(
+                    self.env, paid.get(promise.id, 0.0), promise.currency_id
+                ),
+                "user": self.env.user.name,
             }
-        )
+            for promise in self
+        }
+        self._collection_log_on_invoices(bodies)
+        if log:
+            self.sudo()._message_log_batch(
+                {
+                    promise.id: Markup("<p>%s</p>") % body
+                    for promise, body in bodies.items()
+                }
+            )
 
     def _collection_log_on_invoices(self, body_by_promise):
         """Log one note per promise on each of its invoices (one batch per body)."""
         for promise, text in body_by_promise.items():
             body = Markup("<p>%s</p>") % text
-            promise.move_ids._message_log_batch(
-                {move.id: body for move in promise.move_ids}
-            )
+            # the invoices the promise covers, whoever may read them
+            moves = promise.sudo().move_ids
+            moves._message_log_batch({move.id: body for move in moves})
 
     def _collection_schedule_broken_activities(self):
         """One activity per open invoice of each broken promise, for its salesperson."""

@@ -257,7 +257,8 @@ class TestCollectionAccess(CollectionCommon):
             lambda: {
                 "move_ids": [Command.set(self.inv_spare.ids)],
                 "promised_date": self.today + timedelta(days=3),
-                "amount": 50.0,
+                # the policy's minimum share (10%) of the amount due
+                "amount": 100.0,
             },
             {"note": "Called again"},
         )

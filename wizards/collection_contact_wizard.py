@@ -38,6 +38,13 @@ class CollectionContactWizard(models.TransientModel):
         readonly=True,
         help="The collection activity this contact answers: it is marked done.",
     )
+    renegotiate_promise_id = fields.Many2one(
+        "collection.promise",
+        string="Replaces Promise",
+        readonly=True,
+        help="The open promise to pay this contact renegotiates: it is cancelled "
+        "when the new promise is recorded.",
+    )
     channel = fields.Selection(CONTACT_CHANNELS, required=True, default="call")
     outcome = fields.Selection(CONTACT_OUTCOMES, required=True, default="reached")
     note = fields.Text()
@@ -82,9 +89,12 @@ class CollectionContactWizard(models.TransientModel):
             wizard.promise_amount = sum(wizard.move_ids.mapped("amount_residual"))
 
     @api.model
-    def _collection_action_open(self, moves=None, partner=None, activity=None):
+    def _collection_action_open(
+        self, moves=None, partner=None, activity=None, renegotiate=None
+    ):
         """Return the wizard's action on ``moves``, or on the open invoices of
-        ``partner`` in the current company; ``activity`` is the one it answers."""
+        ``partner`` in the current company; ``activity`` is the one it answers,
+        ``renegotiate`` the open promise its new promise replaces."""
         moves = moves or self.env["account.move"]
         if partner and not moves:
             moves = self.env["account.move"].search(
@@ -105,19 +115,33 @@ class CollectionContactWizard(models.TransientModel):
                     )
                 )
         self.env["collection.contact"]._collection_check_moves(moves)
+        context = {
+            "default_company_id": moves.company_id.id,
+            "default_partner_id": moves.commercial_partner_id.id,
+            "default_move_ids": [fields.Command.set(moves.ids)],
+            "default_activity_id": activity.id if activity else False,
+        }
+        if renegotiate:
+            context.update(
+                default_renegotiate_promise_id=renegotiate.id,
+                default_outcome="promise",
+                default_promised_date=fields.Date.to_string(renegotiate.promised_date),
+                default_promise_amount=min(
+                    renegotiate.amount, sum(moves.mapped("amount_residual"))
+                ),
+            )
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("Log a Contact"),
+            "name": (
+                self.env._("Renegotiate a Promise to Pay")
+                if renegotiate
+                else self.env._("Log a Contact")
+            ),
             "res_model": self._name,
             "view_mode": "form",
             "views": [(False, "form")],
             "target": "new",
-            "context": {
-                "default_company_id": moves.company_id.id,
-                "default_partner_id": moves.commercial_partner_id.id,
-                "default_move_ids": [fields.Command.set(moves.ids)],
-                "default_activity_id": activity.id if activity else False,
-            },
+            "context": context,
         }
 
     @api.model
@@ -145,5 +169,6 @@ class CollectionContactWizard(models.TransientModel):
             promise_amount=self.promise_amount,
             activities=self.activity_id,
             exclude=self.exclude,
+            renegotiate=self.renegotiate_promise_id,
         )
         return {"type": "ir.actions.act_window_close"}

@@ -17,6 +17,12 @@ class CollectionExclusionWizard(models.TransientModel):
         string="Invoices",
         required=True,
     )
+    company_id = fields.Many2one(
+        "res.company",
+        compute="_compute_company_id",
+        store=True,
+        precompute=True,
+    )
     mode = fields.Selection(
         [("exclude", "Exclude"), ("include", "Include")],
         required=True,
@@ -24,6 +30,11 @@ class CollectionExclusionWizard(models.TransientModel):
     )
     reason = fields.Selection(COLLECTION_EXCLUSION_REASONS)
     note = fields.Text()
+
+    @api.depends("move_ids")
+    def _compute_company_id(self):
+        for wizard in self:
+            wizard.company_id = wizard.move_ids[:1].company_id or self.env.company
 
     @api.model
     def _collection_action_open(self, moves, mode):
