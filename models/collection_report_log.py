@@ -134,6 +134,9 @@ class CollectionReportLog(models.Model):
             return self.env._("the user is not an internal user")
         if company not in user.company_ids:
             return self.env._("the user is not allowed in this company")
+        if not user.has_group("account_collections.group_collection_manager"):
+            # subscribed while a manager, the group was taken away since
+            return self.env._("the user is no longer a collection manager")
         if not user.partner_id.email:
             return self.env._("the user has no email address")
         return ""

@@ -1,6 +1,23 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+MANAGER_GROUP = "account_collections.group_collection_manager"
+
+
+def collection_report_users_domain(company_field):
+    """Domain of the users who may receive the weekly report of the company in
+    ``company_field``: its collection managers (the report shows top debtors and
+    every salesperson's figures)."""
+
+    def domain(model):
+        group = model.env.ref(MANAGER_GROUP, raise_if_not_found=False)
+        return (
+            f"[('share', '=', False), ('company_ids', 'in', {company_field}), "
+            f"('groups_id', 'in', {group.id if group else 0})]"
+        )
+
+    return domain
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -19,8 +36,9 @@ class ResCompany(models.Model):
     collection_manager_id = fields.Many2one(
         "res.users",
         string="Collection Manager",
-        domain="[('share', '=', False)]",
-        help="Receives the escalations of salespeople who have no sales team leader.",
+        domain="[('share', '=', False), ('company_ids', 'in', id)]",
+        help="Receives the escalations of salespeople who have no sales team leader "
+        "(or whose leader is not allowed in the invoice's company).",
     )
     collection_start_date = fields.Date(
         string="Follow Invoices Due From",
@@ -33,10 +51,26 @@ class ResCompany(models.Model):
         "company_id",
         "user_id",
         string="Weekly Report Recipients",
-        domain="[('share', '=', False), ('company_ids', 'in', id)]",
-        help="Internal users who receive the portfolio status report of this "
+        domain=collection_report_users_domain("id"),
+        help="Collection managers who receive the portfolio status report of this "
         "company by email every week.",
     )
+
+    @api.constrains("collection_report_user_ids")
+    def _check_collection_report_users(self):
+        for company in self:
+            others = company.collection_report_user_ids.filtered(
+                lambda user: not user.has_group(MANAGER_GROUP)
+            )
+            if others:
+                raise ValidationError(
+                    self.env._(
+                        "The weekly portfolio report shows top debtors and every "
+                        "salesperson's figures: its recipients must be collection "
+                        "managers, which %(users)s are not.",
+                        users=", ".join(others.mapped("name")),
+                    )
+                )
 
     @api.constrains("collection_policy_id")
     def _check_collection_policy_company(self):

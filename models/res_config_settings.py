@@ -1,6 +1,8 @@
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from .res_company import collection_report_users_domain
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -9,7 +11,9 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.collection_policy_id", readonly=False
     )
     collection_manager_id = fields.Many2one(
-        related="company_id.collection_manager_id", readonly=False
+        related="company_id.collection_manager_id",
+        readonly=False,
+        domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
     )
     collection_start_date = fields.Date(
         related="company_id.collection_start_date", readonly=False
@@ -17,7 +21,7 @@ class ResConfigSettings(models.TransientModel):
     collection_report_user_ids = fields.Many2many(
         related="company_id.collection_report_user_ids",
         readonly=False,
-        domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
+        domain=collection_report_users_domain("company_id"),
     )
 
     def action_collection_send_report_now(self):

@@ -52,7 +52,13 @@ def create():
         ],
     )
     leader = user(
-        "upgrade_leader", ["base.group_user", "sales_team.group_sale_salesman"]
+        "upgrade_leader",
+        [
+            "base.group_user",
+            "sales_team.group_sale_salesman",
+            # receives the weekly report: a collection manager
+            "account_collections.group_collection_manager",
+        ],
     )
     env["crm.team"].create(
         {
