@@ -14,3 +14,6 @@ from . import test_reliability
 from . import test_concurrency
 from . import test_bad_input
 from . import test_access
+from . import test_controls_promises
+from . import test_controls_invoices
+from . import test_controls_run
