@@ -75,6 +75,7 @@ class CollectionContact(models.Model):
         "collection.promise",
         string="Promise to Pay",
         readonly=True,
+        copy=False,
         index="btree_not_null",
         ondelete="set null",
     )
@@ -85,6 +86,7 @@ class CollectionContact(models.Model):
     amount_due = fields.Monetary(
         string="Open Amount",
         readonly=True,
+        copy=False,
         aggregator="sum",
         help="Open amount of the invoices when the contact was logged, in company "
         "currency.",

@@ -93,6 +93,7 @@ class CollectionPromise(models.Model):
         string="Promised On",
         required=True,
         readonly=True,
+        copy=False,
         default=fields.Date.context_today,
         help="Day the promise was made: payments count from this day on.",
     )
@@ -148,6 +149,7 @@ class CollectionPromise(models.Model):
         "collection.contact",
         string="Contact",
         readonly=True,
+        copy=False,
         index="btree_not_null",
         ondelete="set null",
         help="The contact in which the customer made this promise.",

@@ -71,6 +71,16 @@ class TestPromiseControls(RpcCommon):
                     date_closed=day(2),
                 )
             self.assertEqual(self.env["collection.promise"].search_count([]), count)
+            # nor copied into a kept one
+            with self.assertRaises(AccessError):
+                self._rpc(
+                    sam,
+                    "collection.promise",
+                    "copy",
+                    promise.ids,
+                    default={"state": "kept", "date_closed": "2026-03-19"},
+                    context=self.ATTACKER_CONTEXT,
+                )
             # nor through the context's default values: they are ignored
             forged = self._create_promise(
                 sam,
