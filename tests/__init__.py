@@ -14,3 +14,4 @@ from . import test_reliability
 from . import test_concurrency
 from . import test_bad_input
 from . import test_access
+from . import test_receivable_rules

@@ -3,7 +3,8 @@ import base64
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, freeze_time, tagged
 
-from .common_promises import DUE, PromiseCommon, day
+from .common import DUE, day
+from .common_promises import PromiseCommon
 
 
 @tagged("post_install", "-at_install")

@@ -1,6 +1,6 @@
 import base64
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import openpyxl
 
@@ -10,8 +10,6 @@ from odoo.tests import tagged
 from odoo.addons.account.tests.common import AccountTestMockOnlineSyncCommon
 
 from .common import CollectionCommon
-
-DUE = date(2026, 3, 16)
 
 
 @tagged("post_install", "-at_install")

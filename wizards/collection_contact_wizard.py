@@ -91,9 +91,7 @@ class CollectionContactWizard(models.TransientModel):
                 [
                     ("commercial_partner_id", "=", partner.commercial_partner_id.id),
                     ("company_id", "=", self.env.company.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
+                    *self.env["collection.receivable"]._collection_unpaid_domain(),
                 ]
             )
             if not moves:
