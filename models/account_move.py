@@ -36,7 +36,6 @@ class AccountMove(models.Model):
 
     collection_stage_id = fields.Many2one(
         "collection.stage",
-        string="Collection Stage",
         readonly=True,
         copy=False,
         index="btree_not_null",
@@ -71,7 +70,6 @@ class AccountMove(models.Model):
     )
     collection_policy_id = fields.Many2one(
         "collection.policy",
-        string="Collection Policy",
         compute="_compute_collection_policy_id",
         groups="account_collections.group_collection_user",
     )
@@ -87,7 +85,6 @@ class AccountMove(models.Model):
         groups="account_collections.group_collection_user",
     )
     collection_error = fields.Text(
-        string="Collection Error",
         readonly=True,
         copy=False,
         help="Why the last collection run could not process this invoice.",

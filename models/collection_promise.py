@@ -134,7 +134,6 @@ class CollectionPromise(models.Model):
     )
     contact_id = fields.Many2one(
         "collection.contact",
-        string="Contact",
         readonly=True,
         index="btree_not_null",
         ondelete="set null",

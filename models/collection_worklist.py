@@ -29,11 +29,9 @@ class CollectionWorklist(models.Model):
 
     kind = fields.Selection(WORKLIST_KINDS, readonly=True)
     activity_id = fields.Many2one("mail.activity", readonly=True)
-    activity_type_id = fields.Many2one(
-        "mail.activity.type", string="Activity Type", readonly=True
-    )
+    activity_type_id = fields.Many2one("mail.activity.type", readonly=True)
     summary = fields.Char(readonly=True)
-    promise_id = fields.Many2one("collection.promise", string="Promise", readonly=True)
+    promise_id = fields.Many2one("collection.promise", readonly=True)
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)

@@ -18,7 +18,6 @@ class ResCompany(models.Model):
     )
     collection_manager_id = fields.Many2one(
         "res.users",
-        string="Collection Manager",
         domain="[('share', '=', False)]",
         help="Receives the escalations of salespeople who have no sales team leader.",
     )

@@ -51,7 +51,7 @@ class PromiseCommon(CollectionCommon):
             partner=partner,
             activity=activity and activity.with_user(user),
         )
-        return Wizard.with_context(action["context"]).create(vals)
+        return Wizard.with_context(**action["context"]).create(vals)
 
     def _log_contact(self, moves, on=None, user=None, activity=None, **vals):
         """Log a contact through the wizard, as the salesperson, on day ``on``."""

@@ -150,7 +150,7 @@ class TestCollectionContact(PromiseCommon):
         wizard = (
             self.env["collection.contact.wizard"]
             .with_user(self.salesperson)
-            .with_context(action["context"])
+            .with_context(**action["context"])
         )
         with Form(wizard) as form:
             self.assertEqual(form.partner_id, self.customer)
@@ -205,7 +205,7 @@ class TestCollectionContact(PromiseCommon):
         wizard = (
             self.env["collection.contact.wizard"]
             .with_user(self.salesperson)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"channel": "email", "outcome": "no_answer"})
         )
         self.assertEqual(wizard.activity_id, activity)

@@ -18,7 +18,7 @@ class TestCollectionExclusion(PromiseCommon):
         return (
             self.env[action["res_model"]]
             .with_user(user)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create(vals)
         )
 
@@ -86,7 +86,7 @@ class TestCollectionExclusion(PromiseCommon):
         wizard = (
             self.env["collection.exclusion.wizard"]
             .with_user(self.salesperson)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"reason": "agreement"})
         )
         self.assertEqual(wizard.move_ids, invoices)

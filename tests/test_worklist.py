@@ -96,7 +96,7 @@ class TestCollectionWorklist(PromiseCommon):
             wizard = (
                 self.env["collection.contact.wizard"]
                 .with_user(self.salesperson)
-                .with_context(action["context"])
+                .with_context(**action["context"])
                 .create({"channel": "call", "outcome": "reached"})
             )
             wizard.action_log()

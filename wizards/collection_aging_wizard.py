@@ -38,7 +38,6 @@ class CollectionAgingWizard(models.TransientModel):
     )
     group_by = fields.Selection(
         [("partner", "Customer"), ("user", "Salesperson")],
-        string="Group By",
         required=True,
         default="partner",
     )

@@ -34,7 +34,6 @@ class CollectionContactWizard(models.TransientModel):
     )
     activity_id = fields.Many2one(
         "mail.activity",
-        string="Activity",
         readonly=True,
         help="The collection activity this contact answers: it is marked done.",
     )
