@@ -94,9 +94,9 @@ class CollectionReceivable(models.AbstractModel):
         partner_alias = SQL.identifier(f"{alias}_partner")
         if partner is None:
             partner = SQL("%s.partner_id", m)
-            # the same, stored on the invoice: the customer's join does not
-            # wait for the partner's, which a query reading the policy only
-            # then does without
+            # the invoice keeps its customer: a query that reads the policy
+            # only needs no join on the partner (PostgreSQL drops unused
+            # LEFT JOINs)
             customer_id = SQL("%s.commercial_partner_id", m)
         else:
             customer_id = SQL("%s.commercial_partner_id", partner_alias)
