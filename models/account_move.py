@@ -642,7 +642,6 @@ class AccountMove(models.Model):
             """
             SELECT DISTINCT ON (m.id) m.id, s.id
               FROM account_move m
-              JOIN res_company c ON c.id = m.company_id
               %(invoice_joins)s
               JOIN collection_policy pol ON pol.id = %(policy)s AND pol.active
               JOIN collection_stage s ON s.policy_id = pol.id AND s.active
@@ -650,8 +649,8 @@ class AccountMove(models.Model):
              WHERE %(open)s
                AND m.company_id = ANY(%(company_ids)s)
                AND m.collection_date_due IS NOT NULL
-               AND (c.collection_start_date IS NULL
-                    OR m.collection_date_due >= c.collection_start_date)
+               AND (rcv_company.collection_start_date IS NULL
+                    OR m.collection_date_due >= rcv_company.collection_start_date)
                AND m.collection_date_due + s.day_offset <= %(today)s
                AND (cur.id IS NULL OR s.day_offset > cur.day_offset)
                AND (m.collection_error_date IS NULL

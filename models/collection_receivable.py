@@ -83,7 +83,10 @@ class CollectionReceivable(models.AbstractModel):
         """LEFT JOINs from ``move`` (an alias of account_move) to what the
         invoice's salesperson and policy are read from: add them to the FROM
         clause and read :meth:`_collection_salesperson_sql` and
-        :meth:`_collection_policy_sql` with the same ``alias``.
+        :meth:`_collection_policy_sql` with the same ``alias``. They name the
+        invoice's partner ``<alias>_partner``, its customer ``<alias>_customer``
+        and its company ``<alias>_company``, which the caller may read too
+        (rather than join them again).
 
         :param partner: SQL of the partner the rules start from, by default the
             invoice's; a journal item passes ``COALESCE(m.partner_id,
