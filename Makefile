@@ -19,8 +19,9 @@ test-odoo-account:
 bench:
 	tools/run_bench.sh
 
+# ruff (lint, complexity, format) and pylint-odoo's mandatory checks.
 lint:
-	ruff check . && ruff format --check .
+	tools/lint.sh
 
 # Regenerate i18n/account_collections.pot from the code and merge it into the .po files.
 pot:

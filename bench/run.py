@@ -25,6 +25,9 @@ from datetime import date, timedelta
 import naive
 from benchlib import Measure, configure, environment, median, now, odoo_args
 
+# the model that computes the aging
+AGING_REPORT = "report.account_collections.collection_aging_report_document"
+
 TARGETS = {
     # key: (seconds, minimum ratio to the baseline, baseline key)
     "daily_steady": (3.0, 20, "naive"),
@@ -284,8 +287,8 @@ class Runner:
         )
 
     def aging(self):
-        from odoo.addons.account_collections.wizards.collection_aging_wizard import (
-            DEFAULT_LIMITS,
+        from odoo.addons.account_collections.models.collection_receivable import (
+            COLLECTION_AGING_LIMITS,
         )
 
         company = self.company_id
@@ -297,8 +300,10 @@ class Runner:
                 result = self.measure(
                     key + suffix,
                     lambda env, d=date_at, g=group_by: env[
-                        "collection.aging.wizard"
-                    ]._collection_aging([company], d, DEFAULT_LIMITS, group_by=g),
+                        AGING_REPORT
+                    ]._collection_aging(
+                        [company], d, COLLECTION_AGING_LIMITS, group_by=g
+                    ),
                 )
                 self.results[key + suffix]["total"] = round(result["total"], 2)
                 self.results[key + suffix]["groups"] = len(result["rows"])
@@ -370,8 +375,14 @@ class Runner:
         today = self.today
 
         def summary(env, wizard):
-            result = wizard._collection_aging_result()
-            return len(collection_aging_xlsx(wizard, result, []))
+            # the summary sheet alone: the report's values, written without detail
+            report = env[AGING_REPORT]
+            params = wizard._collection_aging_params()
+            values = report._collection_aging_values(
+                params, report._collection_aging(**params)
+            )
+            values["company_names"] = dict.fromkeys(params["company_ids"], "")
+            return len(collection_aging_xlsx(env, values, []))
 
         def detail(env, wizard):
             wizard.action_export_xlsx()
@@ -425,7 +436,7 @@ class Runner:
 
         def render(env):
             with freeze_time(today):
-                return env["collection.report.log"]._collection_render(
+                return env["collection.portfolio.delivery"]._collection_render(
                     env["res.company"].browse(company), today, "en_US"
                 )
 

@@ -1,3 +1,4 @@
+from . import collection_receivable
 from . import collection_policy
 from . import collection_stage
 from . import res_company
@@ -6,8 +7,6 @@ from . import res_config_settings
 from . import mail_activity
 from . import account_move
 from . import account_partial_reconcile
-from . import collection_portfolio_report
-from . import collection_portfolio_line
 from . import collection_report_log
 from . import collection_promise
 from . import collection_contact

@@ -10,10 +10,10 @@ from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL, format_date, plaintext2html
 
+from .collection_receivable import COLLECTION_OPEN_PAYMENT_STATES
+
 _logger = logging.getLogger(__name__)
 
-# payment states in which an invoice is still followed by the collection run
-COLLECTION_OPEN_PAYMENT_STATES = ("not_paid", "partial")
 # an invoice whose first stage is reached later than this (days) gets no stale email
 COLLECTION_MAIL_MAX_DELAY = 7
 # the customer emails list at most this many open invoices (a large debtor has
@@ -51,8 +51,11 @@ def without_defaults(records, fnames):
     dropped = {f"default_{fname}" for fname in fnames}.intersection(context)
     if not dropped:
         return records
-    return records.with_context(
-        {key: value for key, value in context.items() if key not in dropped}
+    # a new environment: with_context() can add keys, not remove them
+    return records.with_env(
+        records.env(
+            context={key: value for key, value in context.items() if key not in dropped}
+        )
     )
 
 
@@ -120,7 +123,6 @@ class AccountMove(models.Model):
 
     collection_stage_id = fields.Many2one(
         "collection.stage",
-        string="Collection Stage",
         readonly=True,
         copy=False,
         index="btree_not_null",
@@ -155,7 +157,6 @@ class AccountMove(models.Model):
     )
     collection_policy_id = fields.Many2one(
         "collection.policy",
-        string="Collection Policy",
         compute="_compute_collection_policy_id",
         groups="account_collections.group_collection_user",
     )
@@ -171,7 +172,6 @@ class AccountMove(models.Model):
         groups="account_collections.group_collection_user",
     )
     collection_error = fields.Text(
-        string="Collection Error",
         readonly=True,
         copy=False,
         help="Why the last collection run could not process this invoice.",
@@ -260,17 +260,21 @@ class AccountMove(models.Model):
     )
 
     def init(self):
-        super().init()
+        res = super().init()
         # the daily run only ever looks at open posted customer invoices
-        self.env.cr.execute(
-            """
-            CREATE INDEX IF NOT EXISTS account_move_collection_open_idx
-                ON account_move (company_id, collection_date_due)
-             WHERE move_type = 'out_invoice'
-               AND state = 'posted'
-               AND payment_state IN ('not_paid', 'partial')
-            """
+        self.env.execute_query(
+            SQL(
+                """
+                CREATE INDEX IF NOT EXISTS account_move_collection_open_idx
+                    ON account_move (company_id, collection_date_due)
+                 WHERE move_type = 'out_invoice'
+                   AND state = 'posted'
+                   AND payment_state IN %s
+                """,
+                COLLECTION_OPEN_PAYMENT_STATES,
+            )
         )
+        return res
 
     # -------------------------------------------------------------------------
     # CRUD: the collection state is not typed in
@@ -553,41 +557,15 @@ class AccountMove(models.Model):
 
     @api.model
     def _collection_open_domain(self):
-        """Domain of the invoices the collection process follows (as
-        :meth:`_collection_is_open` says of one invoice)."""
-        return [
-            ("move_type", "=", "out_invoice"),
-            ("state", "=", "posted"),
-            ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
-            ("collection_excluded", "=", False),
-            ("amount_residual", ">", 0),
-        ]
-
-    @api.model
-    def _collection_open_sql(self, alias="m"):
-        """SQL condition on ``alias`` (account_move) of the invoices the collection
-        process follows, for the set-based queries (as
-        :meth:`_collection_open_domain`)."""
-        return SQL(
-            """(%(m)s.move_type = 'out_invoice'
-                AND %(m)s.state = 'posted'
-                AND %(m)s.payment_state IN %(states)s
-                AND NOT COALESCE(%(m)s.collection_excluded, FALSE)
-                AND %(m)s.amount_residual > 0)""",
-            m=SQL.identifier(alias),
-            states=COLLECTION_OPEN_PAYMENT_STATES,
-        )
+        """Domain of the invoices the collection process follows (the rule is
+        collection.receivable's)."""
+        return self.env["collection.receivable"]._collection_open_domain()
 
     def _collection_is_open(self):
-        """Whether the collection process follows this invoice."""
+        """Whether the collection process follows this invoice (the rule is
+        collection.receivable's)."""
         self.ensure_one()
-        return (
-            self.move_type == "out_invoice"
-            and self.state == "posted"
-            and self.payment_state in COLLECTION_OPEN_PAYMENT_STATES
-            and not self.collection_excluded
-            and self.company_currency_id.compare_amounts(self.amount_residual, 0) > 0
-        )
+        return self.env["collection.receivable"]._collection_is_open(self)
 
     def _collection_next_stage(self):
         """First stage of the invoice's policy after the last one executed."""
@@ -598,7 +576,10 @@ class AccountMove(models.Model):
         )[:1]
 
     def _collection_salesperson(self):
-        """The invoice's salesperson, else the customer's; archived users don't count."""
+        """The invoice's salesperson, else the customer's; archived users don't count.
+
+        collection.receivable's ``_collection_salesperson_sql()`` says the same
+        for the set-based queries (a test holds them to it)."""
         self.ensure_one()
         for user in (
             self.invoice_user_id,
@@ -818,24 +799,20 @@ class AccountMove(models.Model):
         date is reached, the latest stage reached (so that a late start does not
         flood the salesperson with every earlier stage)."""
         self.env.flush_all()
+        receivable = self.env["collection.receivable"]
         query = SQL(
             """
             SELECT DISTINCT ON (m.id) m.id, s.id
               FROM account_move m
-              JOIN res_partner p ON p.id = m.commercial_partner_id
-              JOIN res_company c ON c.id = m.company_id
-              JOIN collection_policy pol
-                ON pol.id = COALESCE(
-                       (p.collection_policy_id ->> m.company_id::text)::integer,
-                       c.collection_policy_id)
-               AND pol.active
+              %(invoice_joins)s
+              JOIN collection_policy pol ON pol.id = %(policy)s AND pol.active
               JOIN collection_stage s ON s.policy_id = pol.id AND s.active
          LEFT JOIN collection_stage cur ON cur.id = m.collection_stage_id
              WHERE %(open)s
                AND m.company_id = ANY(%(company_ids)s)
                AND m.collection_date_due IS NOT NULL
-               AND (c.collection_start_date IS NULL
-                    OR m.collection_date_due >= c.collection_start_date)
+               AND (rcv_company.collection_start_date IS NULL
+                    OR m.collection_date_due >= rcv_company.collection_start_date)
                AND m.collection_date_due + s.day_offset <= %(today)s
                AND (cur.id IS NULL OR s.day_offset > cur.day_offset)
                AND (m.collection_error_date IS NULL
@@ -843,7 +820,9 @@ class AccountMove(models.Model):
                AND %(extra)s
           ORDER BY m.id, s.day_offset DESC
             """,
-            open=self._collection_open_sql("m"),
+            open=receivable._collection_open_sql("m"),
+            invoice_joins=receivable._collection_invoice_joins("m", alias="rcv"),
+            policy=receivable._collection_policy_sql("rcv"),
             company_ids=list(company_ids),
             today=today,
             extra=self._collection_due_work_extra_where(today),
@@ -883,7 +862,7 @@ class AccountMove(models.Model):
                AND a.active
                AND NOT %s
             """,
-            self._collection_open_sql("m"),
+            self.env["collection.receivable"]._collection_open_sql("m"),
         )
         move_ids = [row[0] for row in self.env.execute_query(query)]
         if move_ids:

@@ -188,12 +188,8 @@ class CollectionContact(models.Model):
         one customer and one company."""
         if not moves:
             raise UserError(self.env._("Select at least one invoice for the contact."))
-        wrong = moves.filtered(
-            lambda m: (
-                m.move_type != "out_invoice"
-                or m.state != "posted"
-                or m.payment_state not in ("not_paid", "partial")
-            )
+        wrong = moves - moves.filtered_domain(
+            self.env["collection.receivable"]._collection_unpaid_domain()
         )
         if wrong:
             raise UserError(

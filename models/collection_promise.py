@@ -147,7 +147,6 @@ class CollectionPromise(models.Model):
     )
     contact_id = fields.Many2one(
         "collection.contact",
-        string="Contact",
         readonly=True,
         copy=False,
         index="btree_not_null",

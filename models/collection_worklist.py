@@ -29,11 +29,9 @@ class CollectionWorklist(models.Model):
 
     kind = fields.Selection(WORKLIST_KINDS, readonly=True)
     activity_id = fields.Many2one("mail.activity", readonly=True)
-    activity_type_id = fields.Many2one(
-        "mail.activity.type", string="Activity Type", readonly=True
-    )
+    activity_type_id = fields.Many2one("mail.activity.type", readonly=True)
     summary = fields.Char(readonly=True)
-    promise_id = fields.Many2one("collection.promise", string="Promise", readonly=True)
+    promise_id = fields.Many2one("collection.promise", readonly=True)
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
@@ -113,15 +111,13 @@ class CollectionWorklist(models.Model):
         return self._query(fields.Date.context_today(self))
 
     def _query(self, today):
+        receivable = self.env["collection.receivable"]
         # days overdue of the invoice m (as account.move.collection_days_overdue)
+        days_late = receivable._collection_days_sql(today, SQL("m.collection_date_due"))
         days = SQL(
-            """
-            CASE WHEN %(open)s AND m.collection_date_due < %(today)s
-                 THEN %(today)s - m.collection_date_due
-                 ELSE 0 END
-            """,
-            open=self.env["account.move"]._collection_open_sql("m"),
-            today=today,
+            "CASE WHEN %(open)s AND %(days)s > 0 THEN %(days)s ELSE 0 END",
+            open=receivable._collection_open_sql("m"),
+            days=days_late,
         )
         return SQL(
             """
@@ -229,8 +225,8 @@ class CollectionWorklist(models.Model):
     def _collection_moves(self):
         self.ensure_one()
         if self.kind == "promise":
-            return self.promise_id.move_ids.filtered(
-                lambda m: m.payment_state in ("not_paid", "partial")
+            return self.promise_id.move_ids.filtered_domain(
+                self.env["collection.receivable"]._collection_unpaid_domain()
             )
         return self.move_id
 

@@ -6,7 +6,6 @@ class MailActivity(models.Model):
 
     collection_stage_id = fields.Many2one(
         "collection.stage",
-        string="Collection Stage",
         index="btree_not_null",
         ondelete="set null",
         readonly=True,

@@ -35,7 +35,6 @@ class ResCompany(models.Model):
     )
     collection_manager_id = fields.Many2one(
         "res.users",
-        string="Collection Manager",
         domain="[('share', '=', False), ('company_ids', 'in', id)]",
         help="Receives the escalations of salespeople who have no sales team leader "
         "(or whose leader is not allowed in the invoice's company).",

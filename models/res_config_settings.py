@@ -34,7 +34,7 @@ class ResConfigSettings(models.TransientModel):
                     "Choose the recipients of the weekly portfolio report first."
                 )
             )
-        logs = self.env["collection.report.log"]._collection_send_now(
+        logs = self.env["collection.portfolio.delivery"]._collection_send_now(
             self.company_id, users
         )
         sent = logs.filtered(lambda log: log.state == "sent")

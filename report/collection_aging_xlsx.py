@@ -1,4 +1,5 @@
-"""XLSX writer of the receivable aging (xlsxwriter), used by the aging wizard."""
+"""XLSX writer of the receivable aging (xlsxwriter): writes the values the aging
+report model computed."""
 
 import contextlib
 import gc
@@ -49,18 +50,20 @@ def _money_format(currency):
     return "#,##0" + ("." + "0" * decimals if decimals else "")
 
 
-def collection_aging_xlsx(wizard, result, detail):
-    """Return the bytes of the aging workbook of ``wizard``.
+def collection_aging_xlsx(env, values, detail):
+    """Return the bytes of the aging workbook of ``values``.
 
-    :param result: the dict returned by ``_collection_aging``.
+    :param values: the aging's values (``_collection_aging_values()`` of the
+        report model: the aging's result, ``currency``, ``group_label``,
+        ``parameters``) and ``company_names`` (``{company id: name}`` of the
+        companies of the aging).
     :param detail: the rows returned by ``_collection_aging_detail``.
 
     Sheet 1: a header row (group, bucket labels, Total), one row per group and a
     last row whose first cell is "Total". Sheet 2: one row per journal item.
     Sheet 3: the parameters. Every figure is written as a value.
     """
-    env = wizard.env
-    currency = env["res.currency"].browse(result["currency_id"])
+    currency = values["currency"]
     output = io.BytesIO()
     workbook = xlsxwriter.Workbook(output, {"in_memory": True})
     header = workbook.add_format(
@@ -78,19 +81,17 @@ def collection_aging_xlsx(wizard, result, detail):
 
     # --- sheet 1: one row per group --------------------------------------------
     sheet = workbook.add_worksheet(env._("Aging"))
-    group_label = (
-        env._("Customer") if wizard.group_by == "partner" else env._("Salesperson")
-    )
+    group_label = values["group_label"]
     sheet.write_row(0, 0, [group_label], header)
-    sheet.write_row(0, 1, [*result["labels"], env._("Total")], header_amount)
-    for row_index, row in enumerate(result["rows"], start=1):
+    sheet.write_row(0, 1, [*values["labels"], env._("Total")], header_amount)
+    for row_index, row in enumerate(values["rows"], start=1):
         sheet.write_string(row_index, 0, row["name"])
         sheet.write_row(row_index, 1, [*row["amounts"], row["total"]], money)
-    total_row = len(result["rows"]) + 1
+    total_row = len(values["rows"]) + 1
     sheet.write_string(total_row, 0, env._("Total"), total_label)
-    sheet.write_row(total_row, 1, [*result["totals"], result["total"]], total_money)
-    last_col = len(result["labels"]) + 1
-    name_width = max([len(row["name"]) for row in result["rows"]] + [len(group_label)])
+    sheet.write_row(total_row, 1, [*values["totals"], values["total"]], total_money)
+    last_col = len(values["labels"]) + 1
+    name_width = max([len(row["name"]) for row in values["rows"]] + [len(group_label)])
     sheet.set_column(0, 0, min(max(name_width + 2, NAME_WIDTH_MIN), NAME_WIDTH_MAX))
     sheet.set_column(1, last_col, AMOUNT_WIDTH)
     sheet.freeze_panes(1, 1)
@@ -102,8 +103,8 @@ def collection_aging_xlsx(wizard, result, detail):
     # empty cell costs nothing), and no column of days, which the dates and the
     # bucket already give (sort by the due date, or the date, to age them)
     sheet = workbook.add_worksheet(env._("Detail"))
-    companies = wizard.company_ids.sudo()
-    several = len(companies) > 1
+    company_names = values["company_names"]
+    several = len(company_names) > 1
     columns = [
         *([(env._("Company"), 20)] if several else []),
         (env._("Customer"), 30),
@@ -118,8 +119,7 @@ def collection_aging_xlsx(wizard, result, detail):
     for col, (title, width) in enumerate(columns):
         sheet.write_string(0, col, title, header)
         sheet.set_column(col, col, width)
-    company_names = {company.id: company.name for company in companies}
-    labels = result["labels"]
+    labels = values["labels"]
     yes = env._("Yes")
     first = 1 if several else 0
     write_string, write_number = sheet.write_string, sheet.write_number
@@ -145,9 +145,7 @@ def collection_aging_xlsx(wizard, result, detail):
 
     # --- sheet 3: parameters ------------------------------------------------------
     sheet = workbook.add_worksheet(env._("Parameters"))
-    for row_index, (label, value) in enumerate(
-        wizard._collection_aging_parameter_lines()
-    ):
+    for row_index, (label, value) in enumerate(values["parameters"]):
         sheet.write_string(row_index, 0, label, header)
         sheet.write_string(row_index, 1, value)
     sheet.set_column(0, 0, 22)

@@ -1,9 +1,7 @@
 from odoo import api, fields, models
 from odoo.tools import format_date, formatLang
 
-from odoo.addons.account_collections.models.collection_portfolio_report import (
-    DEFAULT_PERIOD_DAYS,
-)
+from .collection_portfolio_report import DEFAULT_PERIOD_DAYS
 
 # bar colours of the aging chart: not due, then from mild to severe
 AGING_COLORS = ("#3c9a5f", "#e6b422", "#f08c2e", "#e0612b", "#cc3a2f", "#8e1b1b")

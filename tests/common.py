@@ -1,9 +1,19 @@
-from datetime import date
+from datetime import date, timedelta
 
 from odoo import Command
 from odoo.tests import freeze_time
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+# the due date of the tests' invoices, from which their days are counted
+DUE = date(2026, 3, 16)
+# the model that computes the aging
+AGING_REPORT = "report.account_collections.collection_aging_report_document"
+
+
+def day(offset):
+    """The day ``offset`` days after ``DUE`` (before it when negative)."""
+    return DUE + timedelta(days=offset)
 
 
 class CollectionCommon(AccountTestInvoicingCommon):

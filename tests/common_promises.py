@@ -1,14 +1,6 @@
-from datetime import date, timedelta
-
 from odoo.tests import freeze_time
 
-from .common import CollectionCommon
-
-DUE = date(2026, 3, 16)
-
-
-def day(offset):
-    return DUE + timedelta(days=offset)
+from .common import CollectionCommon, day
 
 
 class PromiseCommon(CollectionCommon):
@@ -59,7 +51,7 @@ class PromiseCommon(CollectionCommon):
             partner=partner,
             activity=activity and activity.with_user(user),
         )
-        return Wizard.with_context(action["context"]).create(vals)
+        return Wizard.with_context(**action["context"]).create(vals)
 
     def _log_contact(self, moves, on=None, user=None, activity=None, **vals):
         """Log a contact through the wizard, as the salesperson, on day ``on``."""

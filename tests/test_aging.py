@@ -7,7 +7,7 @@ import openpyxl
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from .common import CollectionCommon
+from .common import AGING_REPORT, CollectionCommon
 
 AS_OF = date(2026, 3, 31)
 LABELS = ["Not due", "1-30", "31-60", "61-90", "91-120", "Over 120"]
@@ -115,7 +115,7 @@ class AgingCommon(CollectionCommon):
         kwargs.setdefault("company_ids", self.company.ids)
         kwargs.setdefault("date_at", AS_OF)
         return (
-            self.env["collection.aging.wizard"]
+            self.env[AGING_REPORT]
             .with_context(**self.allowed)
             ._collection_aging(**kwargs)
         )
@@ -186,7 +186,7 @@ class TestAgingComputation(AgingCommon):
 
     def test_past_date_ignores_later_matching(self):
         before = self._aging()
-        detail_before = self.env["collection.aging.wizard"]._collection_aging_detail(
+        detail_before = self.env[AGING_REPORT]._collection_aging_detail(
             self.company.ids, AS_OF
         )
         # after the aging date: full payment of the EUR invoice at another rate
@@ -211,9 +211,7 @@ class TestAgingComputation(AgingCommon):
         )
         self.assertEqual(self._aging(), before)
         self.assertEqual(
-            self.env["collection.aging.wizard"]._collection_aging_detail(
-                self.company.ids, AS_OF
-            ),
+            self.env[AGING_REPORT]._collection_aging_detail(self.company.ids, AS_OF),
             detail_before,
         )
         # today, the aging agrees with the residual amounts and the balance
@@ -233,7 +231,7 @@ class TestAgingComputation(AgingCommon):
         self.assertEqual(self._rows(now)["Globex Customer"][2], 0.0, "EUR invoice paid")
 
     def test_detail_per_journal_item(self):
-        detail = self.env["collection.aging.wizard"]._collection_aging_detail(
+        detail = self.env[AGING_REPORT]._collection_aging_detail(
             self.company.ids, AS_OF
         )
         by_move = {item["move_id"]: item for item in detail}
@@ -293,17 +291,15 @@ class TestAgingComputation(AgingCommon):
         )["company"]
         self.assertEqual(company_eur.currency_id, self.eur)
         companies = self.company + company_eur
-        wizard = self.env["collection.aging.wizard"].with_context(
-            allowed_company_ids=companies.ids
-        )
+        report = self.env[AGING_REPORT].with_context(allowed_company_ids=companies.ids)
         with self.assertRaisesRegex(UserError, "do not share a currency"):
-            wizard._collection_aging(companies.ids, AS_OF)
-        self.assertEqual(wizard._collection_aging(company_eur.ids, AS_OF)["total"], 0.0)
+            report._collection_aging(companies.ids, AS_OF)
+        self.assertEqual(report._collection_aging(company_eur.ids, AS_OF)["total"], 0.0)
 
     def test_set_based(self):
         """The number of queries does not grow with the number of open items."""
-        wizard = self.env["collection.aging.wizard"].with_context(**self.allowed)
-        wizard._collection_aging(self.company.ids, AS_OF)  # warm the caches
+        report = self.env[AGING_REPORT].with_context(**self.allowed)
+        report._collection_aging(self.company.ids, AS_OF)  # warm the caches
         counts = []
         for extra in (0, 5):
             for _index in range(extra):
@@ -313,13 +309,13 @@ class TestAgingComputation(AgingCommon):
             self.env.flush_all()
             self.env.invalidate_all()
             start = self.cr.sql_log_count
-            result = wizard._collection_aging(self.company.ids, AS_OF)
+            result = report._collection_aging(self.company.ids, AS_OF)
             counts.append(self.cr.sql_log_count - start)
         self.assertEqual(result["total"], 3140.0)
         self.assertEqual(counts[0], counts[1])
 
     def test_security(self):
-        sam = self.env["collection.aging.wizard"].with_user(self.salesperson)
+        sam = self.env[AGING_REPORT].with_user(self.salesperson)
         result = sam._collection_aging(self.company.ids, AS_OF)
         self.assertEqual(list(self._rows(result)), ["Acme Customer"])
         self.assertEqual(result["total"], 2050.0, "only Sam's customers")
@@ -329,7 +325,7 @@ class TestAgingComputation(AgingCommon):
             )
         with self.assertRaises(AccessError):
             sam._collection_aging(self.company_2.ids, AS_OF)
-        admin = self.env["collection.aging.wizard"].with_context(
+        admin = self.env[AGING_REPORT].with_context(
             allowed_company_ids=self.company.ids
         )
         with self.assertRaisesRegex(AccessError, "company_2"):
@@ -414,7 +410,7 @@ class TestAgingWizard(AgingCommon):
                 "Open Amount",
             ),
         )
-        items = wizard._collection_aging_detail(companies.ids, AS_OF)
+        items = self.env[AGING_REPORT]._collection_aging_detail(companies.ids, AS_OF)
         self.assertEqual(len(detail) - 1, len(items))
         self.assertAlmostEqual(sum(row[-1] for row in detail[1:]), 3890.0, places=2)
         self.assertEqual({row[0] for row in detail[1:]}, set(companies.mapped("name")))

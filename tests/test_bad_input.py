@@ -6,8 +6,8 @@ from odoo.service.model import _as_validation_error
 from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
-from .common import CollectionCommon
-from .common_promises import DUE, PromiseCommon, day
+from .common import AGING_REPORT, DUE, CollectionCommon, day
+from .common_promises import PromiseCommon
 
 
 @tagged("post_install", "-at_install")
@@ -379,7 +379,9 @@ class TestReportBadInput(CollectionCommon):
         # the computation's own API checks its buckets too
         for limits in ((30, 10), (0, -5), ()):
             with self.subTest(limits), self.assertRaises(UserError):
-                Wizard._collection_aging(self.company.ids, DUE, limits=limits)
+                self.env[AGING_REPORT]._collection_aging(
+                    self.company.ids, DUE, limits=limits
+                )
 
     def test_weekly_report_for_a_recipient_with_an_unknown_language(self):
         """A recipient whose language is no longer installed (e.g. a language
@@ -398,10 +400,10 @@ class TestReportBadInput(CollectionCommon):
         with (
             freeze_time("2026-03-30 06:00:00"),
             self.assertLogs(
-                "odoo.addons.account_collections.models.collection_report_log"
+                "odoo.addons.account_collections.report.collection_portfolio_delivery"
             ) as logs,
         ):
-            Log._cron_send_weekly_report()
+            self.env["collection.portfolio.delivery"]._cron_send_weekly_report()
         self.assertIn(
             "language xx_XX of the recipient is not installed", logs.output[0]
         )

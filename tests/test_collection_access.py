@@ -1,7 +1,8 @@
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from .common_promises import DUE, PromiseCommon, day
+from .common import DUE, day
+from .common_promises import PromiseCommon
 
 
 @tagged("post_install", "-at_install")

@@ -1,5 +1,4 @@
 import threading
-from datetime import date, timedelta
 
 import psycopg2
 from psycopg2 import errors
@@ -9,11 +8,11 @@ from odoo.exceptions import UserError
 from odoo.tests import freeze_time, tagged
 from odoo.tools import mute_logger
 
+from .common import DUE, day
 from .common_committed import CollectionCommittedCase
 
-DUE = date(2026, 3, 16)
-REMINDER_DAY = DUE - timedelta(days=5)  # days overdue stay 0: no row is refreshed
-FOLLOW_UP_DAY = DUE + timedelta(days=1)
+REMINDER_DAY = day(-5)  # days overdue stay 0: no row is refreshed
+FOLLOW_UP_DAY = day(1)
 
 
 @tagged("post_install", "-at_install")

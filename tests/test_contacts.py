@@ -3,7 +3,8 @@ import base64
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, freeze_time, tagged
 
-from .common_promises import DUE, PromiseCommon, day
+from .common import DUE, day
+from .common_promises import PromiseCommon
 
 
 @tagged("post_install", "-at_install")
@@ -149,7 +150,7 @@ class TestCollectionContact(PromiseCommon):
         wizard = (
             self.env["collection.contact.wizard"]
             .with_user(self.salesperson)
-            .with_context(action["context"])
+            .with_context(**action["context"])
         )
         with Form(wizard) as form:
             self.assertEqual(form.partner_id, self.customer)
@@ -204,7 +205,7 @@ class TestCollectionContact(PromiseCommon):
         wizard = (
             self.env["collection.contact.wizard"]
             .with_user(self.salesperson)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"channel": "email", "outcome": "no_answer"})
         )
         self.assertEqual(wizard.activity_id, activity)

@@ -5,7 +5,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import freeze_time, tagged
 
-from .common_promises import DUE, day
+from .common import DUE, day
 from .common_rpc import RpcCommon
 
 
@@ -469,9 +469,9 @@ class TestInvoiceControls(RpcCommon):
             self.assertIn(f"('groups_id', 'in', {manager_group.id})", field["domain"])
         # a recipient who is no longer a manager gets no report
         self.manager.groups_id = [Command.unlink(manager_group.id)]
-        Log = self.env["collection.report.log"]
+        Delivery = self.env["collection.portfolio.delivery"]
         with freeze_time(date(2026, 3, 30)):
-            logs = Log._collection_send_now(self.company, self.manager)
+            logs = Delivery._collection_send_now(self.company, self.manager)
         self.assertEqual(logs.state, "skipped")
         self.assertEqual(logs.note, "the user is no longer a collection manager")
 

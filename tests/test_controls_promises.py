@@ -4,7 +4,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import freeze_time, tagged
 
-from .common_promises import DUE, day
+from .common import DUE, day
 from .common_rpc import RpcCommon
 
 

@@ -3,7 +3,8 @@ from contextlib import contextmanager
 from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
-from .common_promises import DUE, PromiseCommon, day
+from .common import DUE, day
+from .common_promises import PromiseCommon
 
 ENGINE_LOGGER = "odoo.addons.account_collections.models.account_move"
 

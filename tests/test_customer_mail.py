@@ -1,14 +1,6 @@
-from datetime import date, timedelta
-
 from odoo.tests import tagged
 
-from .common import CollectionCommon
-
-DUE = date(2026, 3, 16)
-
-
-def day(offset):
-    return DUE + timedelta(days=offset)
+from .common import DUE, CollectionCommon, day
 
 
 @tagged("post_install", "-at_install")

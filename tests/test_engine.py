@@ -1,16 +1,8 @@
-from datetime import date, timedelta
-
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import freeze_time, tagged
 
-from .common import CollectionCommon
-
-DUE = date(2026, 3, 16)
-
-
-def day(offset):
-    return DUE + timedelta(days=offset)
+from .common import DUE, CollectionCommon, day
 
 
 @tagged("post_install", "-at_install")

@@ -1,7 +1,8 @@
 from odoo.exceptions import UserError
 from odoo.tests import freeze_time, tagged
 
-from .common_promises import DUE, PromiseCommon, day
+from .common import DUE, day
+from .common_promises import PromiseCommon
 
 
 @tagged("post_install", "-at_install")
@@ -17,7 +18,7 @@ class TestCollectionExclusion(PromiseCommon):
         return (
             self.env[action["res_model"]]
             .with_user(user)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create(vals)
         )
 
@@ -85,7 +86,7 @@ class TestCollectionExclusion(PromiseCommon):
         wizard = (
             self.env["collection.exclusion.wizard"]
             .with_user(self.salesperson)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"reason": "agreement"})
         )
         self.assertEqual(wizard.move_ids, invoices)

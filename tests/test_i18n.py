@@ -1,5 +1,4 @@
 import re
-from datetime import date, timedelta
 
 import polib
 
@@ -8,9 +7,8 @@ from odoo.tests import freeze_time, tagged
 from odoo.tools.misc import file_path
 from odoo.tools.translate import TranslationModuleReader
 
-from .common import CollectionCommon
+from .common import DUE, CollectionCommon, day
 
-DUE = date(2026, 3, 16)
 POT = "account_collections/i18n/account_collections.pot"
 PO_ES = "account_collections/i18n/es.po"
 # what a translation must keep from its source: placeholders and markup
@@ -94,7 +92,7 @@ class TestCollectionTranslations(CollectionCommon):
         self.salesperson.lang = "es_ES"
         invoice = self._post_invoice(DUE, amount=1000.0)
         mails_before = self.env["mail.mail"].search([])
-        with freeze_time(DUE + timedelta(days=1)):
+        with freeze_time(day(1)):
             self.cron.with_context(lang=None).method_direct_trigger()
 
         stage_note = invoice.message_ids[0].body

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import freeze_time, tagged
 
-from .common import CollectionCommon
+from .common import AGING_REPORT, CollectionCommon
 from .common_promises import PromiseCommon
 
 REPORT_DATE = date(2026, 3, 31)  # 90-day period: 2026-01-01 .. 2026-03-31
@@ -186,14 +186,10 @@ class TestPortfolioKpis(CollectionCommon):
         # 04-05, is open on all three days.
         for day in (REPORT_DATE, date(2026, 2, 19), date(2026, 3, 10)):
             with self.subTest(day=day):
-                aging = self.env["collection.aging.wizard"]._collection_aging(
-                    self.company.ids, day
-                )
+                aging = self.env[AGING_REPORT]._collection_aging(self.company.ids, day)
                 self.assertEqual(self._kpis(day)["aging"], aging)
         kpis = self._kpis()
-        aging = self.env["collection.aging.wizard"]._collection_aging(
-            self.company.ids, REPORT_DATE
-        )
+        aging = self.env[AGING_REPORT]._collection_aging(self.company.ids, REPORT_DATE)
         self.assertEqual(kpis["aging"]["labels"], aging["labels"])
         self.assertEqual(kpis["aging"]["totals"], aging["totals"])
         self.assertAlmostEqual(kpis["aging"]["total"], kpis["receivable"])

@@ -8,7 +8,7 @@ from odoo.tools import mute_logger
 
 from .common import CollectionCommon
 
-LOGGER = "odoo.addons.account_collections.models.collection_report_log"
+LOGGER = "odoo.addons.account_collections.report.collection_portfolio_delivery"
 MONDAY = "2026-03-30 06:00:00"  # ISO week 2026-W14
 
 
@@ -46,11 +46,12 @@ class TestPortfolioWeeklyReport(CollectionCommon):
             "account_collections.ir_cron_collection_weekly_report"
         )
         cls.log_model = cls.env["collection.report.log"]
+        cls.delivery = cls.env["collection.portfolio.delivery"]
 
     def _run_weekly(self, when=MONDAY, **kwargs):
         with freeze_time(when), self.assertLogs(LOGGER, level=logging.INFO) as captured:
             if kwargs:
-                self.log_model._cron_send_weekly_report(**kwargs)
+                self.delivery._cron_send_weekly_report(**kwargs)
             else:
                 self.weekly_cron.method_direct_trigger()
         return captured.output
@@ -132,7 +133,7 @@ class TestPortfolioWeeklyReport(CollectionCommon):
             freeze_time(MONDAY),
             mute_logger("odoo.addons.base.models.ir_actions_report"),
         ):
-            self.log_model.with_context(
+            self.delivery.with_context(
                 force_report_rendering=True
             )._cron_send_weekly_report()
         attachment = self._report_mails(self.manager_es).attachment_ids
@@ -190,7 +191,7 @@ class TestPortfolioWeeklyReport(CollectionCommon):
         self.assertEqual(len(self._report_mails()), 4)
 
         with self.assertRaises(AccessError):
-            self.log_model.with_user(self.salesperson)._collection_send_now(
+            self.delivery.with_user(self.salesperson)._collection_send_now(
                 self.company, self.manager_en
             )
         self.company.collection_report_user_ids = False

@@ -1,7 +1,8 @@
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import freeze_time, tagged
 
-from .common_promises import DUE, PromiseCommon, day
+from .common import DUE, day
+from .common_promises import PromiseCommon
 
 
 @tagged("post_install", "-at_install")

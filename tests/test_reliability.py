@@ -1,5 +1,4 @@
 from contextlib import contextmanager
-from datetime import date, timedelta
 from unittest.mock import patch
 
 from psycopg2 import errors
@@ -11,16 +10,11 @@ from odoo.tools import SQL, mute_logger
 
 from odoo.addons.mail.tests.common import MockEmail
 
-from .common import CollectionCommon
+from .common import DUE, CollectionCommon, day
 from .common_committed import CollectionCommittedCase
 from .common_promises import PromiseCommon
 
-DUE = date(2026, 3, 16)
 ENGINE_LOGGER = "odoo.addons.account_collections.models.account_move"
-
-
-def day(offset):
-    return DUE + timedelta(days=offset)
 
 
 @tagged("post_install", "-at_install")

@@ -1,6 +1,6 @@
 import base64
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import openpyxl
 
@@ -10,8 +10,6 @@ from odoo.tests import tagged
 from odoo.addons.account.tests.common import AccountTestMockOnlineSyncCommon
 
 from .common import CollectionCommon
-
-DUE = date(2026, 3, 16)
 
 
 @tagged("post_install", "-at_install")
@@ -27,7 +25,7 @@ class TestCollectionTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
         # recursion counter the threads share, can fail one of them with
         # "SystemError: AST constructor recursion depth mismatch" (seen here on
         # 3.11.7: an error in the log; see CPython gh-106905).
-        http.root.statics  # noqa: B018 - a lazy property, computed once
+        _ = http.root.statics  # a lazy property, computed once
         cls.salesperson.password = "salesperson"
         cls.tour_customer = cls.env["res.partner"].create(
             {"name": "Tour Customer", "email": "ap@tour.example", "is_company": True}

@@ -2,7 +2,8 @@ import math
 
 from odoo.tests import freeze_time, tagged
 
-from .common_promises import DUE, PromiseCommon, day
+from .common import DUE, day
+from .common_promises import PromiseCommon
 
 
 @tagged("post_install", "-at_install")
@@ -95,7 +96,7 @@ class TestCollectionWorklist(PromiseCommon):
             wizard = (
                 self.env["collection.contact.wizard"]
                 .with_user(self.salesperson)
-                .with_context(action["context"])
+                .with_context(**action["context"])
                 .create({"channel": "call", "outcome": "reached"})
             )
             wizard.action_log()

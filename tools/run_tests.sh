@@ -4,6 +4,9 @@
 # ERROR from the addon.  Usage: tools/run_tests.sh [extra pytest args]
 # TEST_DB, HTTP_PORT and BUILD_DIR let several runs share one machine.
 source "$(dirname "$0")/odoo_env.sh"
+# pytest-odoo and websocket-client (requirements-test.txt), installed when missing
+PYTHON="$PYTHON" "$REPO_ROOT/tools/ensure_requirements.sh" requirements-test.txt \
+    pytest_odoo websocket
 
 DB="${TEST_DB:-account_collections_test}"
 LOG_DIR="$BUILD_DIR/logs"

@@ -13,7 +13,7 @@ class CollectionAgingLine(models.TransientModel):
         "collection.aging.wizard", required=True, ondelete="cascade", index=True
     )
     bucket_id = fields.Many2one(
-        "collection.aging.bucket", string="Bucket", required=True, ondelete="cascade"
+        "collection.aging.bucket", required=True, ondelete="cascade"
     )
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)

@@ -34,7 +34,6 @@ class CollectionContactWizard(models.TransientModel):
     )
     activity_id = fields.Many2one(
         "mail.activity",
-        string="Activity",
         readonly=True,
         help="The collection activity this contact answers: it is marked done.",
     )
@@ -101,9 +100,7 @@ class CollectionContactWizard(models.TransientModel):
                 [
                     ("commercial_partner_id", "=", partner.commercial_partner_id.id),
                     ("company_id", "=", self.env.company.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
+                    *self.env["collection.receivable"]._collection_unpaid_domain(),
                 ]
             )
             if not moves:

@@ -62,8 +62,10 @@ registry.category("web_tour.tours").add("account_collections_manager_dashboard_a
             run: "click",
         },
         {
-            content: "No error",
-            trigger: "body:not(:has(.o_error_dialog))",
+            // the wizard is saved before its button runs: wait for that (on a
+            // busy machine the tour could end first, with the form unsaved)
+            content: "No error, the wizard saved",
+            trigger: "body:not(:has(.o_error_dialog)):not(:has(.o_form_dirty))",
         },
     ],
 });

@@ -1,0 +1,334 @@
+"""The receivable rules that the daily run, the aging, the KPIs, the worklist and
+the dashboard share, each written once: which invoice the collection process
+follows, its salesperson and its policy, the receivable items open on a date,
+and the aging buckets."""
+
+from itertools import pairwise
+
+from odoo import api, models
+from odoo.tools import SQL
+
+# payment states in which an invoice is still followed by the collection process
+COLLECTION_OPEN_PAYMENT_STATES = ("not_paid", "partial")
+# upper bounds in days of the default aging buckets: not due, 1-30, 31-60, 61-90,
+# 91-120, over 120
+COLLECTION_AGING_LIMITS = (0, 30, 60, 90, 120)
+
+
+class CollectionReceivable(models.AbstractModel):
+    """Each rule in the forms its callers need: a domain and a predicate for the
+    ORM, ``SQL`` fragments for the set-based queries. Where a rule has a Python
+    form on ``account.move`` (the salesperson, the policy), the SQL form says the
+    same, and a test holds them to it."""
+
+    _name = "collection.receivable"
+    _description = "Collection Receivable Rules"
+
+    # -------------------------------------------------------------------------
+    # The invoices the collection process follows
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_unpaid_domain(self):
+        """Domain of the posted customer invoices with something left to pay
+        (what contacts and promises to pay are about)."""
+        return [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", COLLECTION_OPEN_PAYMENT_STATES),
+        ]
+
+    @api.model
+    def _collection_open_domain(self):
+        """Domain of the invoices the collection process follows: unpaid, not
+        excluded, with an amount left to collect."""
+        return [
+            *self._collection_unpaid_domain(),
+            ("collection_excluded", "=", False),
+            ("amount_residual", ">", 0),
+        ]
+
+    @api.model
+    def _collection_open_sql(self, move="m"):
+        """SQL condition on ``move`` (an alias of account_move): the invoice is
+        followed (:meth:`_collection_open_domain`)."""
+        return SQL(
+            """(%(m)s.move_type = 'out_invoice'
+                AND %(m)s.state = 'posted'
+                AND %(m)s.payment_state IN %(states)s
+                AND NOT COALESCE(%(m)s.collection_excluded, FALSE)
+                AND %(m)s.amount_residual > 0)""",
+            m=SQL.identifier(move),
+            states=COLLECTION_OPEN_PAYMENT_STATES,
+        )
+
+    @api.model
+    def _collection_is_open(self, move):
+        """Whether the collection process follows the invoice ``move`` (one
+        record, read in memory: :meth:`_collection_open_domain`)."""
+        return (
+            move.move_type == "out_invoice"
+            and move.state == "posted"
+            and move.payment_state in COLLECTION_OPEN_PAYMENT_STATES
+            and not move.collection_excluded
+            and move.company_currency_id.compare_amounts(move.amount_residual, 0) > 0
+        )
+
+    # -------------------------------------------------------------------------
+    # The invoice's salesperson and policy
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_invoice_joins(self, move="m", partner=None, alias="rcv"):
+        """LEFT JOINs from ``move`` (an alias of account_move) to what the
+        invoice's salesperson and policy are read from: add them to the FROM
+        clause and read :meth:`_collection_salesperson_sql` and
+        :meth:`_collection_policy_sql` with the same ``alias``. They name the
+        invoice's partner ``<alias>_partner``, its customer ``<alias>_customer``
+        and its company ``<alias>_company``, which the caller may read too
+        (rather than join them again).
+
+        :param partner: SQL of the partner the rules start from, by default the
+            invoice's; a journal item passes ``COALESCE(m.partner_id,
+            l.partner_id)``, so that an entry without partner (an opening balance)
+            still has its customer's salesperson and policy.
+        """
+        m = SQL.identifier(move)
+        partner_alias = SQL.identifier(f"{alias}_partner")
+        if partner is None:
+            partner = SQL("%s.partner_id", m)
+            # the invoice keeps its customer: a query that reads the policy
+            # only needs no join on the partner (PostgreSQL drops unused
+            # LEFT JOINs)
+            customer_id = SQL("%s.commercial_partner_id", m)
+        else:
+            customer_id = SQL("%s.commercial_partner_id", partner_alias)
+        return SQL(
+            """
+            LEFT JOIN res_partner %(partner)s ON %(partner)s.id = %(partner_id)s
+            LEFT JOIN res_partner %(customer)s ON %(customer)s.id = %(customer_id)s
+            LEFT JOIN res_company %(company)s ON %(company)s.id = %(m)s.company_id
+            """,
+            m=m,
+            partner_id=partner,
+            customer_id=customer_id,
+            partner=partner_alias,
+            customer=SQL.identifier(f"{alias}_customer"),
+            company=SQL.identifier(f"{alias}_company"),
+        )
+
+    @api.model
+    def _collection_salesperson_sql(self, alias="rcv", move="m"):
+        """SQL: the salesperson of the invoice ``move``, as ``account.move``'s
+        ``_collection_salesperson()``: its own, else its customer's, else its
+        contact's, archived users skipped (NULL when none); read from
+        :meth:`_collection_invoice_joins`."""
+        # the archived users are named in the query: PostgreSQL looks a user up
+        # in that constant list with a hash, cheaper than joining res_users
+        # three times for every journal item
+        archived = (
+            self.env["res.users"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("active", "=", False)], order="id")
+            .ids
+        )
+        candidates = [
+            SQL("%s.invoice_user_id", SQL.identifier(move)),
+            SQL("%s.user_id", SQL.identifier(f"{alias}_customer")),
+            SQL("%s.user_id", SQL.identifier(f"{alias}_partner")),
+        ]
+        return SQL(
+            "CASE %s END",
+            SQL(" ").join(
+                SQL(
+                    "WHEN %(user)s <> ALL(%(archived)s::integer[]) THEN %(user)s",
+                    user=user,
+                    archived=archived,
+                )
+                for user in candidates
+            ),
+        )
+
+    @api.model
+    def _collection_policy_sql(self, alias="rcv"):
+        """SQL: the invoice's collection policy (``account.move``'s
+        ``collection_policy_id``), read from :meth:`_collection_invoice_joins`."""
+        return self._collection_partner_policy_sql(
+            f"{alias}_customer", f"{alias}_company"
+        )
+
+    @api.model
+    def _collection_partner_policy_sql(self, customer, company):
+        """SQL: the collection policy of the commercial partner ``customer`` in
+        ``company`` (aliases of res_partner and res_company): the customer's own
+        (company-dependent: its value for the company, else the default set for
+        the company), else the company's default policy (NULL when none)."""
+        customer, company = SQL.identifier(customer), SQL.identifier(company)
+        # values equal to the default are not stored (Odoo keeps the default
+        # per company in ir.default), and a stored null means "none"
+        fallbacks = self.env["ir.default"]._get_field_column_fallbacks(
+            "res.partner", "collection_policy_id"
+        )
+        key = SQL("%s.id::text", company)
+        return SQL(
+            """COALESCE(
+                   CASE WHEN %(customer)s.collection_policy_id ? %(key)s
+                        THEN (%(customer)s.collection_policy_id ->> %(key)s)::integer
+                        ELSE (%(fallbacks)s::jsonb ->> %(key)s)::integer
+                   END,
+                   %(company)s.collection_policy_id)""",
+            customer=customer,
+            company=company,
+            key=key,
+            fallbacks=fallbacks,
+        )
+
+    # -------------------------------------------------------------------------
+    # The receivable items open on a date
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_receivable_account_ids(self):
+        """Every receivable account, whatever its companies (a short list): the
+        queries name them, so that PostgreSQL reads the receivable items through
+        the indexes on ``account_id`` rather than the whole journal."""
+        accounts = self.env["account.account"].sudo()
+        return accounts.search(
+            [("account_type", "=", "asset_receivable")], order="id"
+        ).ids
+
+    @api.model
+    def _collection_receivable_item_sql(self, line, company_ids=None, date_to=None):
+        """SQL condition on ``line`` (an alias of account_move_line): a posted
+        receivable journal item (of ``company_ids``, dated on or before
+        ``date_to``, when given)."""
+        line = SQL.identifier(line)
+        conditions = [
+            SQL(
+                "%s.account_id = ANY(%s)",
+                line,
+                self._collection_receivable_account_ids(),
+            ),
+            SQL("%s.parent_state = 'posted'", line),
+        ]
+        if company_ids is not None:
+            conditions.append(SQL("%s.company_id = ANY(%s)", line, list(company_ids)))
+        if date_to is not None:
+            conditions.append(SQL("%s.date <= %s", line, date_to))
+        return SQL("(%s)", SQL(" AND ").join(conditions))
+
+    @api.model
+    def _collection_matchings_sql(self, date_from, company_ids=None):
+        """SQL selecting both sides of the matchings (partial reconciliations)
+        dated on or after ``date_from``: ``line_id``, ``amount`` (signed as it
+        counts in the item's residual: positive on the debit side, negative on
+        the credit side), ``max_date`` and ``debit`` (the debit side)."""
+        company = (
+            SQL("AND pr.company_id = ANY(%s)", list(company_ids))
+            if company_ids is not None
+            else SQL()
+        )
+        return SQL(
+            """
+            SELECT pr.debit_move_id AS line_id, pr.amount, pr.max_date,
+                   TRUE AS debit
+              FROM account_partial_reconcile pr
+             WHERE pr.max_date >= %(date_from)s %(company)s
+             UNION ALL
+            SELECT pr.credit_move_id, -pr.amount, pr.max_date, FALSE
+              FROM account_partial_reconcile pr
+             WHERE pr.max_date >= %(date_from)s %(company)s
+            """,
+            date_from=date_from,
+            company=company,
+        )
+
+    @api.model
+    def _collection_amount_at_sql(self, line, later):
+        """SQL: the open amount of the item ``line`` (an alias of
+        account_move_line) at the end of a day: today's residual plus what the
+        matchings dated after that day took off it (``later``: their signed sum,
+        or NULL). A matching made later does not change a past figure."""
+        return SQL("%s.amount_residual + COALESCE(%s, 0)", SQL.identifier(line), later)
+
+    @api.model
+    def _collection_open_items_sql(self, date_at, company_ids=None):
+        """SQL selecting the receivable items open at the end of ``date_at`` (of
+        ``company_ids``, default all): ``id``, ``move_id``, ``company_id``,
+        ``partner_id``, ``date``, ``date_maturity`` and ``amount``, the amount
+        open then in company currency (negative for payments and credit notes).
+
+        Candidates are the items open now and those matched after ``date_at``
+        (an item fully matched on or before it has nothing open then).
+        """
+        date_after = SQL("%s::date + 1", date_at)
+        receivable = self._collection_receivable_item_sql(
+            "aml", company_ids, date_to=date_at
+        )
+        return SQL(
+            """
+            WITH later AS (
+                -- per item, what matchings dated after the day took off it
+                SELECT line_id, SUM(amount) AS amount
+                  FROM (%(matchings)s) p
+              GROUP BY line_id
+            )
+            SELECT *
+              FROM (
+                    -- open now and matched on or before the day only: what is
+                    -- open then is what is open now (the residual Odoo keeps);
+                    -- the condition is that of
+                    -- account_move_line__unreconciled_index
+                    SELECT aml.id, aml.move_id, aml.company_id, aml.partner_id,
+                           aml.date, aml.date_maturity, aml.amount_residual AS amount
+                      FROM account_move_line aml
+                     WHERE %(receivable)s
+                       AND (aml.reconciled IS NULL OR aml.reconciled = false
+                            OR aml.reconciled IS NOT true)
+                       AND aml.id NOT IN (SELECT line_id FROM later)
+                     UNION ALL
+                    -- matched (in part or in full) after the day
+                    SELECT aml.id, aml.move_id, aml.company_id, aml.partner_id,
+                           aml.date, aml.date_maturity, %(amount_at)s
+                      FROM later
+                      JOIN account_move_line aml ON aml.id = later.line_id
+                     WHERE %(receivable)s
+                   ) item
+             WHERE item.amount != 0
+            """,
+            matchings=self._collection_matchings_sql(date_after, company_ids),
+            receivable=receivable,
+            amount_at=self._collection_amount_at_sql("aml", SQL("later.amount")),
+        )
+
+    # -------------------------------------------------------------------------
+    # Aging buckets
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_days_sql(self, today, day):
+        """SQL: the days from ``day`` (SQL of a date) to ``today``, negative
+        before it. ``today`` is the caller's: the user's today on screens, the
+        report's date in reports."""
+        return SQL("(%s::date - %s)", today, day)
+
+    @api.model
+    def _collection_bucket_sql(self, days, limits=COLLECTION_AGING_LIMITS):
+        """SQL: the index of the bucket of an item ``days`` old (SQL, see
+        :meth:`_collection_days_sql`): 0 up to ``limits[0]`` days, 1 up to
+        ``limits[1]``... and ``len(limits)`` beyond the last limit."""
+        return SQL("width_bucket(%s - 1, %s::integer[])", days, list(limits))
+
+    @api.model
+    def _collection_bucket_labels(self, limits=COLLECTION_AGING_LIMITS):
+        """Labels of the buckets defined by ``limits``: 'Not due', '1-30', ...,
+        'Over 120'."""
+        labels = [
+            self.env._("Not due")
+            if limits[0] == 0
+            else self.env._("Up to %(days)s", days=limits[0])
+        ]
+        labels += [f"{low + 1}-{high}" for low, high in pairwise(limits)]
+        labels.append(self.env._("Over %(days)s", days=limits[-1]))
+        return labels

@@ -1,0 +1,522 @@
+from datetime import timedelta
+
+from odoo import api, models
+from odoo.tools import SQL
+
+from ..models.collection_receivable import COLLECTION_AGING_LIMITS
+
+# Sums computed by the portfolio query for the whole portfolio and for each group;
+# the KPIs are derived from them (collection.portfolio.report).
+SUM_COLUMNS = (
+    "receivable",  # receivable balance at the end of the period
+    "not_due",  # open amount not yet due at the end of the period
+    "overdue",  # open amount past its due date at the end of the period
+    "late_amount",  # open overdue debit amounts (weights of the days late)
+    "late_days_amount",  # sum(open overdue debit amount x days late)
+    "open_debit",  # open debit amounts (weights of the age)
+    "age_days_amount",  # sum(open debit amount x days since the invoice date)
+    "opening_receivable",  # receivable balance the day before the period starts
+    "credit_sales",  # invoices minus credit notes dated in the period
+    "paid_amount",  # invoices fully paid in the period
+    "paid_days_amount",  # sum(amount x days from invoice date to full payment)
+    "escalations",
+    "promises_made",
+    "promises_made_amount",
+    "promises_kept",
+    "promises_kept_amount",
+    "promises_broken",
+    "promises_broken_amount",
+    "contacts",
+)
+COUNT_COLUMNS = (
+    "escalations",
+    "promises_made",
+    "promises_kept",
+    "promises_broken",
+    "contacts",
+)
+
+
+class CollectionPortfolioQuery(models.AbstractModel):
+    """The query behind the portfolio KPIs: the receivable and the collection
+    work summed per salesperson and per policy, as of some dates, in one pass.
+
+    Amounts are in company currency and computed as of a date: receivable lines
+    dated on or before it, minus the reconciliations dated on or before it (a
+    reconciliation made later does not change a past figure); the receivable
+    rules (open items, salesperson, policy, buckets) are collection.receivable's.
+    """
+
+    _name = "collection.portfolio.query"
+    _description = "Collection Portfolio KPI Query"
+
+    @api.model
+    def _collection_portfolio_sums(self, companies, dates, period_days):
+        """Sum the figures of the portfolio, per salesperson and per policy, as of
+        each of ``dates`` (each with the period of ``period_days`` days ending
+        on it).
+
+        One query, in which the receivable is read once for all the dates: the
+        open items of every period are summed in one pass over the lines
+        (``open_sums``), the invoices fully paid in a period in one pass over
+        the lines of the invoices reconciled in the periods (``paid_moves``);
+        then the facts of every source (those two, escalations, promises,
+        contacts) are added up per salesperson and policy, and with grouping
+        sets. Return a list with, for each date, ``{'total': sums,
+        'salesperson': {user_id: sums}, 'policy': {policy_id: sums}}``.
+
+        The first date's also has ``'aging'``: the open amounts on that date per
+        customer and default bucket, aged by due date, ``[(partner_id, name,
+        bucket, amount)]``, as the aging report sums them (see its
+        ``_collection_aging_result_from()``).
+
+        ``companies`` share their currency (the report checked it).
+        """
+        self.env.flush_all()
+        periods = [
+            {
+                "index": index,
+                "company_ids": companies.ids,
+                "date_to": date_to,
+                "date_from": date_to - timedelta(days=period_days - 1),
+                "rounding": companies.currency_id.rounding,
+            }
+            for index, date_to in enumerate(dates)
+        ]
+        facts = SQL(" UNION ALL ").join(
+            self._collection_facts_select(params["index"], source_from, expressions)
+            for params in periods
+            for source_from, expressions in self._collection_fact_sources(params)
+        )
+        sums = SQL(", ").join(
+            SQL(
+                "COALESCE(SUM(%s), 0) AS %s",
+                SQL.identifier(column),
+                SQL.identifier(column),
+            )
+            for column in SUM_COLUMNS
+        )
+        query = SQL(
+            """
+            WITH %(lines)s,
+            %(open_sums)s,
+            %(paid_moves)s,
+            %(aging)s,
+            grouped AS (
+                SELECT period, salesperson_id, policy_id, %(sums)s
+                  FROM (%(facts)s) facts
+              GROUP BY period, salesperson_id, policy_id
+            )
+            SELECT period, GROUPING(salesperson_id), GROUPING(policy_id),
+                   salesperson_id, policy_id,
+                   -- the aging, once, on the first date's total row
+                   CASE WHEN period = 0 AND GROUPING(salesperson_id) = 1
+                             AND GROUPING(policy_id) = 1
+                        THEN (SELECT json_agg(json_build_array(
+                                         partner_id, name, bucket, amount))
+                                FROM aging)
+                   END,
+                   %(sums)s
+              FROM grouped
+          GROUP BY GROUPING SETS ((period), (period, salesperson_id),
+                                  (period, policy_id))
+            """,
+            lines=self._collection_lines_cte(periods),
+            open_sums=self._collection_open_sums_cte(periods),
+            paid_moves=self._collection_paid_moves_cte(periods),
+            aging=self._collection_aging_cte(periods[0]),
+            sums=sums,
+            facts=facts,
+        )
+        results = [
+            {"total": None, "salesperson": {}, "policy": {}} for _params in periods
+        ]
+        results[0]["aging"] = []
+        for row in self.env.execute_query(query):
+            period, grouped_user, grouped_policy, user_id, policy_id, aging = row[:6]
+            values = dict(zip(SUM_COLUMNS, map(float, row[6:]), strict=True))
+            result = results[period]
+            if aging:
+                result["aging"] = aging
+            if grouped_user and grouped_policy:
+                result["total"] = values
+            elif not grouped_user:
+                result["salesperson"][user_id] = values
+            else:
+                result["policy"][policy_id] = values
+        return results
+
+    @api.model
+    def _collection_facts_select(self, period, source_from, expressions):
+        """One source's sums per (salesperson, policy) for the date of index
+        ``period``: summed where the rows are read, so that only a few rows per
+        source reach the union."""
+        columns = [
+            SQL("SUM(%s) AS %s", expressions[column], SQL.identifier(column))
+            if column in expressions
+            else SQL("0 AS %s", SQL.identifier(column))
+            for column in SUM_COLUMNS
+        ]
+        return SQL(
+            "SELECT %s AS period, %s AS salesperson_id, %s AS policy_id, %s %s "
+            "GROUP BY 2, 3",
+            period,
+            expressions["salesperson_id"],
+            expressions["policy_id"],
+            SQL(", ").join(columns),
+            source_from,
+        )
+
+    @api.model
+    def _collection_period_column(self, name, index):
+        """Identifier of the column ``name`` of the period of index ``index``
+        (the queries' columns of each period are named ``<name>_<index>``)."""
+        return SQL.identifier(f"{name}_{index}")
+
+    @api.model
+    def _collection_lines_cte(self, periods):
+        """CTEs ``later`` and ``lines``: the posted receivable lines of
+        ``periods`` (dicts with ``index``, ``company_ids``, ``date_to`` and
+        ``date_from``), with their salesperson and collection policy, whether a
+        reconciliation on their debit side is dated in one of the periods
+        (``paid``) and, for the period of index ``i``, their open amount at its
+        end (``residual_i``) and the day before it (``opening_residual_i``), the
+        last reconciliation of the period on their debit side (``paid_date_i``)
+        and whether they count in it (``in_period_i``: dated on or before its
+        end, and not settled before it began).
+
+        ``lines`` is materialised: its readers (``open_sums``, ``paid_moves``,
+        ``aging``) each scan it once.
+
+        The open amount as of a date is the balance minus the reconciliations
+        dated on or before it (as in the aging), computed as today's residual
+        plus the reconciliations dated after it: only those need summing, and
+        ``later`` sums them, with the payment dates, in one pass over the
+        reconciliations dated in or after the periods.
+        """
+        receivable = self.env["collection.receivable"]
+        first = min(params["date_from"] for params in periods)
+        last = max(params["date_to"] for params in periods)
+        company_ids = periods[0]["company_ids"]
+        later_sums, columns = [], []
+        for params in periods:
+            names = {
+                name: self._collection_period_column(name, params["index"])
+                for name in (
+                    "after_end",
+                    "after_start",
+                    "paid_date",
+                    "residual",
+                    "opening_residual",
+                    "in_period",
+                )
+            }
+            dates = {"date_to": params["date_to"], "date_from": params["date_from"]}
+            later_sums.append(
+                SQL(
+                    """
+                    SUM(amount) FILTER (WHERE max_date > %(date_to)s)
+                        AS %(after_end)s,
+                    SUM(amount) FILTER (WHERE max_date >= %(date_from)s)
+                        AS %(after_start)s,
+                    MAX(max_date) FILTER (
+                        WHERE debit AND max_date BETWEEN %(date_from)s AND %(date_to)s
+                    ) AS %(paid_date)s
+                    """,
+                    **dates,
+                    **names,
+                )
+            )
+            columns.append(
+                SQL(
+                    """
+                    %(residual_at_end)s AS %(residual)s,
+                    %(residual_at_start)s AS %(opening_residual)s,
+                    la.%(paid_date)s AS %(paid_date)s,
+                    -- dated on or before the period's end, and not settled
+                    -- before it began
+                    (l.date <= %(date_to)s
+                     AND (l.date >= %(date_from)s
+                          OR l.reconciled IS NOT TRUE
+                          OR la.%(after_start)s IS NOT NULL)) AS %(in_period)s
+                    """,
+                    residual_at_end=receivable._collection_amount_at_sql(
+                        "l", SQL("la.%s", names["after_end"])
+                    ),
+                    residual_at_start=receivable._collection_amount_at_sql(
+                        "l", SQL("la.%s", names["after_start"])
+                    ),
+                    **dates,
+                    **names,
+                )
+            )
+        return SQL(
+            """
+            later AS (
+                SELECT line_id,
+                       BOOL_OR(debit AND max_date <= %(last)s) AS paid,
+                       %(later_sums)s
+                  FROM (%(matchings)s) p
+              GROUP BY line_id
+            ),
+            lines AS MATERIALIZED (
+                SELECT l.move_id,
+                       l.date,
+                       l.balance,
+                       l.reconciled,
+                       COALESCE(la.paid, FALSE) AS paid,
+                       %(columns)s,
+                       COALESCE(l.date_maturity, l.date) AS date_maturity,
+                       COALESCE(m.invoice_date, l.date) AS invoice_date,
+                       m.invoice_date AS move_invoice_date,
+                       m.move_type,
+                       m.payment_state,
+                       %(salesperson)s AS salesperson_id,
+                       COALESCE(p.commercial_partner_id, p.id) AS partner_id,
+                       %(policy)s AS policy_id
+                  FROM account_move_line l
+                  JOIN account_move m ON m.id = l.move_id
+             LEFT JOIN res_partner p ON p.id = l.partner_id
+                  %(invoice_joins)s
+             LEFT JOIN later la ON la.line_id = l.id
+                 WHERE %(receivable)s
+                   -- an item dated and settled before the periods counts for
+                   -- nothing in them: leave the history out
+                   AND (l.date >= %(first)s
+                        OR l.reconciled IS NOT TRUE
+                        OR la.line_id IS NOT NULL)
+            )
+            """,
+            later_sums=SQL(", ").join(later_sums),
+            matchings=receivable._collection_matchings_sql(first, company_ids),
+            columns=SQL(", ").join(columns),
+            salesperson=receivable._collection_salesperson_sql("rcv"),
+            policy=receivable._collection_policy_sql("rcv"),
+            # an entry without partner (an opening balance) is its items' customer's
+            invoice_joins=receivable._collection_invoice_joins(
+                "m", SQL("COALESCE(m.partner_id, l.partner_id)"), "rcv"
+            ),
+            receivable=receivable._collection_receivable_item_sql(
+                "l", company_ids, date_to=last
+            ),
+            first=first,
+            last=last,
+        )
+
+    @api.model
+    def _collection_aging_cte(self, params):
+        """CTE ``aging``: the open amounts of ``lines`` at the end of the period
+        of ``params`` per customer (commercial partner, with its name) and
+        default bucket, aged by due date: the aging report's sums (its items
+        are the lines open on that date, in all receivable accounts, excluded
+        invoices included)."""
+        receivable = self.env["collection.receivable"]
+        bucket = receivable._collection_bucket_sql(
+            receivable._collection_days_sql(params["date_to"], SQL("date_maturity")),
+            COLLECTION_AGING_LIMITS,
+        )
+        residual = self._collection_period_column("residual", params["index"])
+        return SQL(
+            """
+            aging AS (
+                SELECT a.partner_id, rp.name, a.bucket, a.amount
+                  FROM (
+                        SELECT partner_id, %(bucket)s AS bucket,
+                               SUM(%(residual)s) AS amount
+                          FROM lines
+                         WHERE date <= %(date_to)s AND %(residual)s != 0
+                      GROUP BY 1, 2
+                       ) a
+             LEFT JOIN res_partner rp ON rp.id = a.partner_id
+            )
+            """,
+            bucket=bucket,
+            residual=residual,
+            date_to=params["date_to"],
+        )
+
+    @api.model
+    def _collection_open_item_expressions(self, params):
+        """``{column: SQL}``: the facts of one receivable line (a row of
+        ``lines``) that counts in the period of ``params``."""
+        receivable = self.env["collection.receivable"]
+        date_to, date_from = params["date_to"], params["date_from"]
+        residual = self._collection_period_column("residual", params["index"])
+        days_late = receivable._collection_days_sql(date_to, SQL("date_maturity"))
+        overdue = SQL("%s > 0", days_late)
+        return {
+            "receivable": residual,
+            "not_due": SQL("CASE WHEN %s THEN 0 ELSE %s END", overdue, residual),
+            "overdue": SQL("CASE WHEN %s THEN %s ELSE 0 END", overdue, residual),
+            "late_amount": SQL(
+                "CASE WHEN %s AND %s > 0 THEN %s ELSE 0 END",
+                overdue,
+                residual,
+                residual,
+            ),
+            "late_days_amount": SQL(
+                "CASE WHEN %s AND %s > 0 THEN %s * %s ELSE 0 END",
+                overdue,
+                residual,
+                residual,
+                days_late,
+            ),
+            "open_debit": SQL("GREATEST(%s, 0)", residual),
+            "age_days_amount": SQL(
+                "GREATEST(%s, 0) * %s",
+                residual,
+                receivable._collection_days_sql(date_to, SQL("invoice_date")),
+            ),
+            # open the day before the period (the sum is the balance then; per
+            # group, what was still to collect)
+            "opening_receivable": SQL(
+                "CASE WHEN date < %s THEN %s ELSE 0 END",
+                date_from,
+                self._collection_period_column("opening_residual", params["index"]),
+            ),
+            "credit_sales": SQL(
+                "CASE WHEN move_type IN ('out_invoice', 'out_refund') "
+                "AND move_invoice_date BETWEEN %s AND %s "
+                "THEN balance ELSE 0 END",
+                date_from,
+                date_to,
+            ),
+        }
+
+    @api.model
+    def _collection_period_aggregates(self, periods, aggregates):
+        """SQL: the columns ``<name>_<index>`` of every period, each aggregate
+        taken over the lines that count in its period; ``aggregates(params)``
+        gives the period's ``{name: (function, argument)}``."""
+        return SQL(", ").join(
+            SQL(
+                f"{function}(%s) FILTER (WHERE %s) AS %s",
+                argument,
+                self._collection_period_column("in_period", params["index"]),
+                self._collection_period_column(name, params["index"]),
+            )
+            for params in periods
+            for name, (function, argument) in aggregates(params).items()
+        )
+
+    @api.model
+    def _collection_open_sums_cte(self, periods):
+        """CTE ``open_sums``: the receivable lines' facts summed per salesperson
+        and policy, for every period in one pass over ``lines`` (column
+        ``<fact>_<index>``, and ``lines_<index>`` the number of lines that count
+        in the period)."""
+
+        def aggregates(params):
+            expressions = self._collection_open_item_expressions(params)
+            return {
+                "lines": ("COUNT", SQL("*")),
+                **{
+                    name: ("SUM", expression)
+                    for name, expression in expressions.items()
+                },
+            }
+
+        return SQL(
+            """
+            open_sums AS (
+                SELECT salesperson_id, policy_id, %s
+                  FROM lines
+              GROUP BY salesperson_id, policy_id
+            )
+            """,
+            self._collection_period_aggregates(periods, aggregates),
+        )
+
+    @api.model
+    def _collection_paid_moves_cte(self, periods):
+        """CTE ``paid_moves``: the customer invoices with a reconciliation in one
+        of the periods, with, per period, the sum of their lines that count in
+        it (``amount_<index>``), their open amount at its end
+        (``residual_<index>``) and their last reconciliation in it
+        (``paid_date_<index>``)."""
+
+        def aggregates(params):
+            index = params["index"]
+            return {
+                "amount": ("SUM", SQL("balance")),
+                "residual": ("SUM", self._collection_period_column("residual", index)),
+                "paid_date": (
+                    "MAX",
+                    self._collection_period_column("paid_date", index),
+                ),
+            }
+
+        return SQL(
+            """
+            paid_moves AS (
+                SELECT move_id, salesperson_id, policy_id, invoice_date, %s
+                  FROM lines
+                 WHERE move_type = 'out_invoice'
+                   AND payment_state != 'reversed'
+                   -- only the invoices reconciled in the periods
+                   AND move_id IN (SELECT move_id FROM lines WHERE paid)
+              GROUP BY move_id, salesperson_id, policy_id, invoice_date
+            )
+            """,
+            self._collection_period_aggregates(periods, aggregates),
+        )
+
+    @api.model
+    def _collection_fact_sources(self, params):
+        """``[(FROM clause, {column: expression})]`` of every fact source for the
+        period of ``params`` (``index``, ``company_ids``, ``date_from``,
+        ``date_to`` and the currency's ``rounding``); columns not given are 0.
+        Each source has ``salesperson_id`` and ``policy_id``."""
+        index = params["index"]
+        work = self.env["collection.portfolio.work"]
+        open_columns = {
+            column: self._collection_period_column(column, index)
+            for column in self._collection_open_item_expressions(params)
+        }
+        amount = self._collection_period_column("amount", index)
+        paid_date = self._collection_period_column("paid_date", index)
+        sources = [
+            (
+                # the receivable lines that count in the period
+                SQL(
+                    "FROM open_sums WHERE %s > 0",
+                    self._collection_period_column("lines", index),
+                ),
+                {
+                    "salesperson_id": SQL("salesperson_id"),
+                    "policy_id": SQL("policy_id"),
+                    **open_columns,
+                },
+            ),
+            (
+                # customer invoices whose receivable was fully settled in the period
+                SQL(
+                    """
+                    FROM paid_moves
+                    WHERE %s > 0
+                      AND ABS(%s) < %s
+                      AND %s IS NOT NULL
+                    """,
+                    amount,
+                    self._collection_period_column("residual", index),
+                    params["rounding"] / 2,
+                    paid_date,
+                ),
+                {
+                    "salesperson_id": SQL("salesperson_id"),
+                    "policy_id": SQL("policy_id"),
+                    "paid_amount": amount,
+                    "paid_days_amount": SQL(
+                        "%s * %s",
+                        amount,
+                        self.env["collection.receivable"]._collection_days_sql(
+                            paid_date, SQL("invoice_date")
+                        ),
+                    ),
+                },
+            ),
+            work._collection_escalation_source(params),
+            work._collection_promise_source(params),
+            work._collection_contact_source(params),
+        ]
+        return sources
