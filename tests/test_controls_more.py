@@ -1,10 +1,10 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from lxml import etree
 
-from odoo import Command
-from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo import Command, fields
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import freeze_time, tagged
 
 from .common import DUE, day
 from .common_rpc import RpcCommon
@@ -338,3 +338,106 @@ class TestMoreControls(RpcCommon):
         self._pay(self.invoice, pay_date=day(12))
         self._run(day(13))
         self.assertEqual(self.customer.collection_avg_days_late, 12.0)
+
+    # -------------------------------------------------------------------------
+    # 3. a contact is dated when it is logged
+    # -------------------------------------------------------------------------
+
+    def _create_contact(self, user, when=None, context=None):
+        vals = {
+            "partner_id": self.customer.id,
+            "move_ids": [Command.set(self.invoice.ids)],
+            "channel": "call",
+            "outcome": "no_answer",
+        }
+        if when:
+            vals["date"] = fields.Datetime.to_string(when)
+        with freeze_time(NOW):
+            contact_id = self._rpc(
+                user, "collection.contact", "create", vals, context=context
+            )
+        return self.env["collection.contact"].browse(contact_id)
+
+    def test_rpc_contact_date_cannot_be_moved_back_into_past_weeks(self):
+        sam = self.salesperson
+        # now, a call made this morning, one of last week's visits
+        for when in (None, NOW - timedelta(hours=5), NOW - timedelta(days=6)):
+            with self.subTest(when=when):
+                contact = self._create_contact(sam, when, self.ATTACKER_CONTEXT)
+                self.assertEqual(contact.date, when or NOW)
+        # not in the future, not more than 7 days back, not by the context
+        with self._refused(ValidationError, "in the future"):
+            self._create_contact(sam, NOW + timedelta(hours=2))
+        with self._refused(AccessError, "up to 7 days"):
+            self._create_contact(sam, NOW - timedelta(days=8))
+        with self._refused(AccessError, "up to 7 days"):
+            self._create_contact(
+                sam,
+                context={
+                    **self.ATTACKER_CONTEXT,
+                    "default_date": fields.Datetime.to_string(NOW - timedelta(30)),
+                },
+            )
+        # nor through Log a Contact, with the context's default date
+        with freeze_time(NOW), self._refused(AccessError, "up to 7 days"):
+            action = self._rpc(
+                sam, "account.move", "action_collection_log_contact", self.invoice.ids
+            )
+            context = {
+                **action["context"],
+                **self.ATTACKER_CONTEXT,
+                "default_date": "2026-01-02 10:00:00",
+            }
+            wizard_id = self._rpc(
+                sam,
+                "collection.contact.wizard",
+                "create",
+                {"channel": "call", "outcome": "no_answer"},
+                context=context,
+            )
+            self._rpc(
+                sam,
+                "collection.contact.wizard",
+                "action_log",
+                [wizard_id],
+                context=context,
+            )
+        # once logged, its date stays
+        with freeze_time(NOW), self._refused(AccessError, "date of a logged contact"):
+            self._rpc(
+                sam,
+                "collection.contact",
+                "write",
+                contact.ids,
+                {"date": "2026-01-02 10:00:00"},
+                context=self.ATTACKER_CONTEXT,
+            )
+        self.assertEqual(contact.date, NOW - timedelta(days=6))
+
+    def test_rpc_manager_corrects_a_contact_date_in_the_chatter(self):
+        contact = self._create_contact(self.salesperson)
+        mona = self.manager
+        with freeze_time(NOW):
+            self._rpc(
+                mona,
+                "collection.contact",
+                "write",
+                contact.ids,
+                {"date": "2026-03-02 09:30:00"},
+                context=self.ATTACKER_CONTEXT,
+            )
+            self.assertEqual(contact.date, datetime(2026, 3, 2, 9, 30))
+            self.assertTrue(
+                self._messages(self.invoice, "corrected by Mona Manager: from")
+            )
+            with self._refused(ValidationError, "in the future"):
+                self._rpc(
+                    mona,
+                    "collection.contact",
+                    "write",
+                    contact.ids,
+                    {"date": "2026-03-19 09:30:00"},
+                )
+            # a manager logs an older contact (a late report of a visit)
+            older = self._create_contact(mona, NOW - timedelta(days=20))
+        self.assertEqual(older.date, NOW - timedelta(days=20))
