@@ -441,3 +441,80 @@ class TestMoreControls(RpcCommon):
             # a manager logs an older contact (a late report of a visit)
             older = self._create_contact(mona, NOW - timedelta(days=20))
         self.assertEqual(older.date, NOW - timedelta(days=20))
+
+    # -------------------------------------------------------------------------
+    # 4. the collection fields of an activity are the run's
+    # -------------------------------------------------------------------------
+
+    def test_rpc_activity_owner_cannot_take_it_out_of_collection(self):
+        self._run(day(1))
+        activity = self._collection_activities(self.invoice)
+        self.assertEqual(activity.user_id, self.salesperson)
+        self.assertEqual(activity.collection_stage_id, self.stage_overdue)
+        promise = self._promise(self.invoice, day(9), amount=500.0)
+        sam = self.salesperson
+        for vals in (
+            {"collection_stage_id": False},
+            {"collection_stage_id": self.stage_final.id},
+            {"collection_promise_id": promise.id},
+            {"collection_notified": False},
+        ):
+            with (
+                self.subTest(vals=vals),
+                self._refused(AccessError, "set by the daily collection run"),
+            ):
+                self._rpc(
+                    sam,
+                    "mail.activity",
+                    "write",
+                    activity.ids,
+                    vals,
+                    context=self.ATTACKER_CONTEXT,
+                )
+        self.assertEqual(activity.collection_stage_id, self.stage_overdue)
+        # nor on a new activity, given or as the context's default
+        vals = {
+            "res_model_id": self.env["ir.model"]._get_id("account.move"),
+            "res_id": self.invoice.id,
+            "summary": "Call back",
+            "user_id": sam.id,
+        }
+        with self._refused(AccessError, "set by the daily collection run"):
+            self._rpc(
+                sam,
+                "mail.activity",
+                "create",
+                {**vals, "collection_stage_id": self.stage_overdue.id},
+            )
+        own_id = self._rpc(
+            sam,
+            "mail.activity",
+            "create",
+            vals,
+            context={"default_collection_stage_id": self.stage_final.id},
+        )
+        self.assertFalse(self.env["mail.activity"].browse(own_id).collection_stage_id)
+        # the owner still reschedules, edits and marks done their activity
+        self._rpc(
+            sam,
+            "mail.activity",
+            "write",
+            activity.ids,
+            {"date_deadline": "2026-03-20", "note": "<p>Call after lunch</p>"},
+        )
+        self.assertEqual(str(activity.date_deadline), "2026-03-20")
+        self.assertIn("Call after lunch", activity.note)
+        with freeze_time(day(2)):
+            self._rpc(
+                sam,
+                "mail.activity",
+                "action_feedback",
+                activity.ids,
+                feedback="Left a voicemail",
+            )
+        self.assertFalse(activity.exists() and activity.active)
+        # and the run, with its own rights, escalates as before
+        self._run(day(10))
+        escalation = self._collection_activities(self.invoice)
+        self.assertEqual(escalation.collection_stage_id, self.stage_escalation)
+        self.assertEqual(escalation.user_id, self.leader)
