@@ -13,3 +13,4 @@ from . import collection_promise
 from . import collection_contact
 from . import collection_worklist
 from . import mail_activity_type
+from . import ir_default

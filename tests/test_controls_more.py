@@ -518,3 +518,82 @@ class TestMoreControls(RpcCommon):
         escalation = self._collection_activities(self.invoice)
         self.assertEqual(escalation.collection_stage_id, self.stage_escalation)
         self.assertEqual(escalation.user_id, self.leader)
+
+    # -------------------------------------------------------------------------
+    # found on the way: a default value standing in for the system's fields
+    # -------------------------------------------------------------------------
+
+    def test_rpc_no_default_value_for_the_fields_the_system_sets(self):
+        """A user's own default values (``ir.default``, which the web client
+        sets) are filled in by every create: they must not forge a kept promise,
+        an excluded invoice, an activity's stage or a contact for someone else."""
+        invoice_model = "account.move"
+        for user in (self.salesperson, self.manager):
+            for model, fname, value in (
+                ("collection.promise", "state", "kept"),
+                ("collection.promise", "date", "2026-01-01"),
+                ("collection.promise", "user_id", self.salesperson_2.id),
+                (invoice_model, "collection_excluded", True),
+                (invoice_model, "collection_stage_id", self.stage_final.id),
+                ("mail.activity", "collection_stage_id", self.stage_final.id),
+                ("collection.contact", "user_id", self.salesperson_2.id),
+                ("collection.contact", "date", "2026-01-01 10:00:00"),
+                ("res.partner", "collection_avg_days_late", 0.5),
+            ):
+                with (
+                    self.subTest(user=user.login, model=model, field=fname),
+                    self._refused(AccessError, "cannot have a default value"),
+                ):
+                    self._rpc(
+                        user,
+                        "ir.default",
+                        "set",
+                        model,
+                        fname,
+                        value,
+                        user_id=True,
+                        context=self.ATTACKER_CONTEXT,
+                    )
+        # nor by writing a harmless default into one of them
+        field = self.env["ir.model.fields"]._get("collection.promise", "note")
+        default_id = self._rpc(
+            self.salesperson,
+            "ir.default",
+            "create",
+            {
+                "field_id": field.id,
+                "user_id": self.salesperson.id,
+                "json_value": '"Called"',
+            },
+        )
+        with self._refused(AccessError, "cannot have a default value"):
+            self._rpc(
+                self.salesperson,
+                "ir.default",
+                "write",
+                [default_id],
+                {
+                    "field_id": self.env["ir.model.fields"]
+                    ._get("collection.promise", "state")
+                    .id,
+                    "json_value": '"kept"',
+                },
+            )
+        # a promise recorded now is open, dated today, the salesperson's own
+        with freeze_time(day(2)):
+            promise = self.env["collection.promise"].browse(
+                self._rpc(
+                    self.salesperson,
+                    "collection.promise",
+                    "create",
+                    {
+                        "move_ids": [Command.set(self.invoice.ids)],
+                        "promised_date": str(day(9)),
+                        "amount": 500.0,
+                    },
+                )
+            )
+        self.assertEqual(promise.state, "open")
+        self.assertEqual(promise.date, day(2))
+        self.assertEqual(promise.user_id, self.salesperson)
+        self.assertEqual(promise.note, "Called")
