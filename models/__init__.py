@@ -3,6 +3,7 @@ from . import collection_policy
 from . import collection_stage
 from . import res_company
 from . import res_partner
+from . import base_partner_merge_automatic_wizard
 from . import res_config_settings
 from . import mail_activity
 from . import account_move
@@ -12,3 +13,4 @@ from . import collection_promise
 from . import collection_contact
 from . import collection_worklist
 from . import mail_activity_type
+from . import ir_default

@@ -1,8 +1,16 @@
+from datetime import timedelta
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import clean_context, format_amount, format_date, plaintext2html
+from odoo.tools import (
+    clean_context,
+    format_amount,
+    format_date,
+    format_datetime,
+    plaintext2html,
+)
 
 from .account_move import without_defaults
 
@@ -19,6 +27,13 @@ CONTACT_SYSTEM_FIELDS = {"promise_id", "amount_due"}
 # what the contact was about: the link to the invoices is made once, by the contact
 CONTACT_SUBJECT_FIELDS = {"move_ids", "partner_id", "company_id"}
 MANAGER_GROUP = "account_collections.group_collection_manager"
+# a salesperson logs a contact made up to this many days ago (the calls of a week
+# of visits); an older one, only a collection manager: the contacts of weeks
+# already reported are not rewritten
+CONTACT_MAX_BACKDATE_DAYS = 7
+# a contact is something that happened: "now" on a clock a little ahead is not
+# the future
+CONTACT_CLOCK_MARGIN = timedelta(minutes=5)
 CONTACT_OUTCOMES = [
     ("reached", "Reached"),
     ("no_answer", "No Answer"),
@@ -37,7 +52,14 @@ class CollectionContact(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
-    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    date = fields.Datetime(
+        required=True,
+        default=fields.Datetime.now,
+        copy=False,
+        index=True,
+        help="When the customer was contacted: now by default, or up to "
+        "7 days ago. Only a collection manager can change it afterwards.",
+    )
     user_id = fields.Many2one(
         "res.users",
         string="Salesperson",
@@ -108,18 +130,22 @@ class CollectionContact(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.su:
-            if any(CONTACT_SYSTEM_FIELDS & set(vals) for vals in vals_list):
-                self._collection_raise_system()
-            manager = self.env.user.has_group(MANAGER_GROUP)
-            if not manager and any(
-                vals.get("user_id", self.env.uid) != self.env.uid for vals in vals_list
-            ):
-                self._collection_raise_user()
-            self = without_defaults(  # noqa: PLW0642
-                self, CONTACT_SYSTEM_FIELDS | (set() if manager else {"user_id"})
-            )
-        return super().create(vals_list)
+        if self.env.su:
+            return super().create(vals_list)
+        if any(CONTACT_SYSTEM_FIELDS & set(vals) for vals in vals_list):
+            self._collection_raise_system()
+        manager = self.env.user.has_group(MANAGER_GROUP)
+        if not manager and any(
+            vals.get("user_id", self.env.uid) != self.env.uid for vals in vals_list
+        ):
+            self._collection_raise_user()
+        self = without_defaults(  # noqa: PLW0642
+            self, CONTACT_SYSTEM_FIELDS | (set() if manager else {"user_id"})
+        )
+        contacts = super().create(vals_list)
+        # checked on the records: a default (the context's, a personal one) counts
+        contacts._collection_check_date(manager)
+        return contacts
 
     def write(self, vals):
         if not self.env.su:
@@ -134,7 +160,68 @@ class CollectionContact(models.Model):
                 )
             if "user_id" in vals and not self.env.user.has_group(MANAGER_GROUP):
                 self._collection_raise_user()
+            if "date" in vals:
+                return self._collection_redate(vals)
         return super().write(vals)
+
+    def _collection_check_date(self, manager):
+        """A contact happened: not in the future; and, unless a collection manager
+        logs it, within the last ``CONTACT_MAX_BACKDATE_DAYS`` days."""
+        now = fields.Datetime.now()
+        for contact in self:
+            if contact.date > now + CONTACT_CLOCK_MARGIN:
+                raise ValidationError(
+                    self.env._(
+                        "A contact is logged once it took place: %(date)s is in the "
+                        "future.",
+                        date=format_datetime(self.env, contact.date),
+                    )
+                )
+            if not manager and contact.date < now - timedelta(
+                days=CONTACT_MAX_BACKDATE_DAYS
+            ):
+                raise AccessError(
+                    self.env._(
+                        "A contact can be logged up to %(days)s days after it took "
+                        "place; only a collection manager can log an older one "
+                        "(%(date)s).",
+                        days=CONTACT_MAX_BACKDATE_DAYS,
+                        date=format_datetime(self.env, contact.date),
+                    )
+                )
+
+    def _collection_redate(self, vals):
+        """A collection manager corrects when contacts took place; the invoices'
+        chatter keeps the correction."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._(
+                    "The date of a logged contact cannot be changed; only a "
+                    "collection manager can correct it."
+                )
+            )
+        before = {contact: contact.date for contact in self}
+        result = super().write(vals)
+        self._collection_check_date(manager=True)
+        bodies = {}
+        for contact, old in before.items():
+            if contact.date == old:
+                continue
+            text = self.env._(
+                "Date of the contact %(contact)s corrected by %(user)s: from "
+                "%(old)s to %(new)s.",
+                contact=contact.display_name,
+                user=self.env.user.name,
+                old=format_datetime(self.env, old),
+                new=format_datetime(self.env, contact.date),
+            )
+            for move in contact.sudo().move_ids:
+                bodies.setdefault(move.id, Markup())
+                bodies[move.id] += Markup("<p>%s</p>") % text
+        if bodies:
+            moves = self.env["account.move"].browse(list(bodies))
+            moves._message_log_batch(bodies)
+        return result
 
     def _collection_raise_system(self):
         raise AccessError(

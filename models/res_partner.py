@@ -1,6 +1,14 @@
+from markupsafe import Markup
+
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
+
+from .account_move import without_defaults
+
+MANAGER_GROUP = "account_collections.group_collection_manager"
+# refreshed by the daily run only (set-based SQL): no user writes them
+PARTNER_SYSTEM_FIELDS = {"collection_avg_days_late"}
 
 
 class ResPartner(models.Model):
@@ -10,7 +18,9 @@ class ResPartner(models.Model):
         "collection.policy",
         company_dependent=True,
         domain="[('company_id', 'in', (False, current_company_id))]",
-        help="Overrides the company's default collection policy for this customer.",
+        help="Overrides the company's default collection policy for this customer. "
+        "Only a collection manager sets or changes it; each change is written in "
+        "the customer's chatter.",
         groups="account_collections.group_collection_user",
     )
     collection_mail_contact = fields.Boolean(
@@ -40,8 +50,12 @@ class ResPartner(models.Model):
         help="Share of the customer's judged promises to pay that were kept.",
         groups="account_collections.group_collection_user",
     )
+    # computed (0: no history) when the customer is created, then refreshed by
+    # the daily run's SQL; being computed also keeps it out of a merge of customers
     collection_avg_days_late = fields.Float(
         string="Average Days Late",
+        compute="_compute_collection_avg_days_late",
+        store=True,
         digits=(16, 1),
         readonly=True,
         copy=False,
@@ -59,6 +73,12 @@ class ResPartner(models.Model):
         compute="_compute_collection_counts",
         groups="account_collections.group_collection_user",
     )
+
+    @api.depends()
+    def _compute_collection_avg_days_late(self):
+        # a new customer has no paid invoices yet: the daily run fills it in
+        for partner in self:
+            partner.collection_avg_days_late = 0.0
 
     @api.depends_context("allowed_company_ids")
     def _compute_collection_reliability(self):
@@ -95,6 +115,214 @@ class ResPartner(models.Model):
         for partner in self:
             for fname, by_partner in counts.items():
                 partner[fname] = by_partner.get(partner.commercial_partner_id, 0)
+
+    # -------------------------------------------------------------------------
+    # CRUD: the customer's policy is a manager's choice, its history the run's
+    # -------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        fallback = self._collection_policy_fallback()
+        manager = self.env.su or self.env.user.has_group(MANAGER_GROUP)
+        if not self.env.su:
+            self._collection_check_system_fields(vals_list)
+            protected = set(PARTNER_SYSTEM_FIELDS)
+            if not manager:
+                protected.add("collection_policy_id")
+                given = [
+                    self._collection_policy_of(vals["collection_policy_id"])
+                    for vals in vals_list
+                    if "collection_policy_id" in vals
+                ]
+                if any(policy != fallback for policy in given):
+                    self._collection_raise_policy()
+            # nor through the context's defaults: the fields keep their own
+            self = without_defaults(self, protected)  # noqa: PLW0642
+        partners = super().create(vals_list)
+        if not manager:
+            # nor through a personal default (ir.default): a salesperson's new
+            # customers follow the company's default policy
+            personal = partners.sudo().filtered(
+                lambda partner: partner.collection_policy_id != fallback
+            )
+            if personal:
+                super(ResPartner, personal).write({"collection_policy_id": fallback.id})
+        partners._collection_log_policy_changes(dict.fromkeys(partners.ids, fallback))
+        return partners
+
+    def write(self, vals):
+        restricted = not (self.env.su or self.env.user.has_group(MANAGER_GROUP))
+        if not self.env.su:
+            self._collection_check_system_fields([vals])
+        customers = None
+        if restricted and {"parent_id", "is_company"}.intersection(vals):
+            customers = {partner: partner.commercial_partner_id for partner in self}
+        if "collection_policy_id" not in vals:
+            result = super().write(vals)
+            if customers:
+                self._collection_check_invoices_policy(customers)
+            return result
+        before = {partner.id: partner.collection_policy_id for partner in self.sudo()}
+        new = self._collection_policy_of(vals["collection_policy_id"])
+        # saving a form or an import with the same policy is no change
+        if restricted and any(policy != new for policy in before.values()):
+            self._collection_raise_policy()
+        result = super().write(vals)
+        if customers:
+            self._collection_check_invoices_policy(customers)
+        self._collection_log_policy_changes(before)
+        return result
+
+    def _collection_check_invoices_policy(self, customers):
+        """Refuse, to a user who may not change policies, moving a contact with
+        customer invoices under another customer (``customers``: each partner's
+        commercial partner before the change) that follows another policy: the
+        invoices would follow it."""
+        moved = self.filtered(
+            lambda partner: (
+                partner.commercial_partner_id != customers[partner]
+                and self._collection_policy_differences(
+                    partner.commercial_partner_id | customers[partner]
+                )
+            )
+        )
+        if not moved:
+            return
+        invoiced = (
+            self.env["account.move"]
+            .sudo()
+            .search_count(
+                [
+                    ("partner_id", "child_of", moved.ids),
+                    ("move_type", "in", ("out_invoice", "out_refund")),
+                    ("state", "=", "posted"),
+                ],
+                limit=1,
+            )
+        )
+        if invoiced:
+            raise AccessError(
+                self.env._(
+                    "%(contact)s has customer invoices: moving it under %(customer)s, "
+                    "which follows another collection policy, would change the "
+                    "policy of these invoices; only a collection manager can do it.",
+                    contact=moved[0].display_name,
+                    customer=moved[0].commercial_partner_id.display_name,
+                )
+            )
+
+    @api.model
+    def _collection_policy_differences(self, customers):
+        """The companies in which ``customers`` do not all have the same
+        collection policy."""
+        customers = customers.sudo()
+        return (
+            self.env["res.company"]
+            .sudo()
+            .search([])
+            .filtered(
+                lambda company: (
+                    len(
+                        {
+                            customer.with_company(company).collection_policy_id.id
+                            for customer in customers
+                        }
+                    )
+                    > 1
+                )
+            )
+        )
+
+    def _collection_check_merge(self):
+        """Refuse, to a user who may not change policies, merging customers that
+        follow different collection policies: the invoices of some of them would
+        follow another one."""
+        if self.env.su or self.env.user.has_group(MANAGER_GROUP):
+            return
+        companies = self._collection_policy_differences(self.commercial_partner_id)
+        if companies:
+            raise AccessError(
+                self.env._(
+                    "%(partners)s follow different collection policies (in "
+                    "%(companies)s): only a collection manager can merge them.",
+                    partners=", ".join(self.mapped("display_name")),
+                    companies=", ".join(companies.mapped("name")),
+                )
+            )
+
+    @api.model
+    def _collection_check_system_fields(self, vals_list):
+        given = PARTNER_SYSTEM_FIELDS.intersection(
+            fname for vals in vals_list for fname in vals
+        )
+        if given:
+            raise AccessError(
+                self.env._(
+                    "The payment history of a customer (%(fields)s) is computed by "
+                    "the daily collection run; it cannot be written.",
+                    fields=", ".join(
+                        self._fields[fname]._description_string(self.env)
+                        for fname in sorted(given)
+                    ),
+                )
+            )
+
+    def _collection_raise_policy(self):
+        raise AccessError(
+            self.env._(
+                "Only a collection manager can set or change the collection policy "
+                "of a customer: ask one to do it."
+            )
+        )
+
+    @api.model
+    def _collection_policy_fallback(self):
+        """The policy of a customer who has none of their own in the current
+        company: the default set for customers there (``ir.default``), if any."""
+        return (
+            self._fields["collection_policy_id"]
+            .get_company_dependent_fallback(self)
+            .sudo()
+        )
+
+    @api.model
+    def _collection_policy_of(self, value):
+        """The policy that ``value`` (a value of ``create``/``write``) stands for."""
+        if isinstance(value, models.BaseModel):
+            return value.sudo()
+        return self.env["collection.policy"].sudo().browse(value or ())
+
+    def _collection_log_policy_changes(self, before):
+        """Write in each customer's chatter whose collection policy differs from
+        ``before`` (``{partner id: policy}``) who changed it, from what to what,
+        in which company, whatever the caller's context."""
+        company = self.env.company
+        bodies = {}
+        for partner in self.sudo():
+            old = before.get(partner.id, partner.collection_policy_id)
+            new = partner.collection_policy_id
+            if old != new:
+                bodies[partner.id] = Markup("<p>%s</p>") % self.env._(
+                    "Collection policy in %(company)s changed by %(user)s: from "
+                    "%(old)s to %(new)s.",
+                    company=company.name,
+                    user=self.env.user.name,
+                    old=self._collection_policy_label(old),
+                    new=self._collection_policy_label(new),
+                )
+        if bodies:
+            self.browse(list(bodies))._message_log_batch(bodies)
+
+    @api.model
+    def _collection_policy_label(self, policy):
+        if policy:
+            return policy.display_name
+        default = self.env.company.sudo().collection_policy_id
+        if default:
+            return self.env._(
+                "the company's default (%(policy)s)", policy=default.display_name
+            )
+        return self.env._("none")
 
     @api.model
     def _collection_refresh_payment_history(self):
