@@ -202,9 +202,9 @@ class TrendChart:
                 [at(x) - radius, at(y) - radius, at(x) + radius, at(y) + radius],
                 fill=LINE_COLOR,
             )
-        image = image.resize(
-            (self.width * scale, self.height * scale), Image.Resampling.LANCZOS
-        )
+        # averaging each square of SUPERSAMPLE x SUPERSAMPLE pixels smooths the
+        # edges, at a fraction of the cost of a resampling filter
+        image = image.reduce(SUPERSAMPLE)
         output = io.BytesIO()
         image.save(output, format="PNG")
         return output.getvalue()

@@ -140,7 +140,7 @@ class CollectionKpiDashboard(models.AbstractModel):
     ):
         """The line charts of the trend figures over ``week_ends``: ``[{key,
         label, value (the last week's, formatted), change (since the first
-        week with a value, ``since``), chart (TrendChart)}]``."""
+        week with a value, with its date), chart (TrendChart)}]``."""
         series = self._collection_series(company, week_ends, dimension, key)
         fmt = PortfolioFormatter(self.env, company.currency_id)
         labels = self._collection_figure_labels()
@@ -162,8 +162,13 @@ class CollectionKpiDashboard(models.AbstractModel):
                     "key": figure,
                     "label": labels[figure],
                     "value": self._collection_format(fmt, figure, values[-1]),
-                    "change": self._collection_format_change(fmt, figure, change),
-                    "since": self._collection_short_date(known[0][0]) if known else "",
+                    "change": self.env._(
+                        "%(change)s since %(date)s",
+                        change=self._collection_format_change(fmt, figure, change),
+                        date=self._collection_short_date(known[0][0]),
+                    )
+                    if change is not None
+                    else "",
                     "chart": TrendChart(
                         points,
                         self._collection_tick_format(figure),
@@ -222,7 +227,10 @@ class CollectionKpiDashboard(models.AbstractModel):
             "dimension": dimension,
             "key": key or False,
             "weeks": weeks,
-            "week_choices": list(DASHBOARD_WEEKS),
+            "week_choices": [
+                {"weeks": choice, "label": self.env._("%(weeks)s weeks", weeks=choice)}
+                for choice in DASHBOARD_WEEKS
+            ],
             "empty": not last,
         }
         if not last:
@@ -318,7 +326,7 @@ class CollectionKpiDashboard(models.AbstractModel):
                 card["changes"].append(
                     {
                         "weeks": weeks,
-                        "label": self.env._("%(weeks)s weeks", weeks=weeks),
+                        "label": self.env._("vs %(weeks)s weeks ago", weeks=weeks),
                         "value": self._collection_format_change(fmt, figure, change)
                         if change is not None
                         else self.env._("n/a"),

@@ -257,13 +257,18 @@ class CollectionPortfolioDelivery(models.AbstractModel):
 
     @api.model
     def _collection_chart_images(self, log, rendered):
-        """``{chart key: URL}``: the trend charts as PNG attachments of ``log``,
-        each readable with its own access token (mail clients fetch them as the
+        """``{chart key: URL}``: the trend charts as PNG attachments, each
+        readable with its own access token (mail clients fetch them as the
         public user; Gmail and Outlook do not show inline SVG, and Odoo's mail
         sending attaches files without a Content-ID that ``cid:`` could name).
-        The mail queue makes the URLs absolute (``_replace_local_links``)."""
+        The mail queue makes the URLs absolute (``_replace_local_links``).
+
+        Made once per rendering (company and language), attached to the log of
+        its first recipient, and shared by the others' emails."""
+        if "chart_images" in rendered:
+            return rendered["chart_images"]
         Attachment = self.env["ir.attachment"]
-        images = {}
+        images = rendered["chart_images"] = {}
         for key, label, content in rendered["charts"]:
             token = Attachment._generate_access_token()
             attachment = Attachment.create(
