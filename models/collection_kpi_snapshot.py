@@ -98,7 +98,7 @@ class CollectionKpiSnapshot(models.Model):
         help="The KPIs' period: the days ending on the week's last day.",
     )
     receivable = fields.Monetary(string="Total Receivable", readonly=True)
-    not_due = fields.Monetary(string="Not Due", readonly=True)
+    not_due = fields.Monetary(readonly=True)
     overdue = fields.Monetary(readonly=True)
     overdue_ratio = fields.Float(
         string="Overdue Ratio (%)",
