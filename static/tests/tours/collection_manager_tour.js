@@ -42,6 +42,24 @@ registry.category("web_tour.tours").add("account_collections_manager_dashboard_a
             trigger: ".o_collection_kpi_subject:contains('Salesperson: Sam Seller')",
         },
         {
+            content: "Look at one policy instead",
+            trigger: "select.o_collection_kpi_dimension[name='policy']",
+            run: "selectByLabel Standard collection",
+        },
+        {
+            content: "The policy's figures, and the salesperson's choice reset",
+            trigger: ".o_collection_kpi_subject:contains('Collection Policy: Standard collection')",
+        },
+        {
+            content: "Back to the salesperson",
+            trigger: "select.o_collection_kpi_dimension[name='salesperson']:has(option:selected:contains('All'))",
+            run: "selectByLabel Sam Seller",
+        },
+        {
+            content: "The salesperson's figures again",
+            trigger: ".o_collection_kpi_subject:contains('Salesperson: Sam Seller')",
+        },
+        {
             content: "Open the KPI history",
             trigger: "button.o_collection_kpi_history",
             run: "click",
@@ -52,7 +70,11 @@ registry.category("web_tour.tours").add("account_collections_manager_dashboard_a
         },
         ...openReportingMenu("collection_portfolio_line_menu", "Open the open receivable"),
         {
-            content: "The open receivable in a graph",
+            content: "The open receivable in a graph (not the history's any more)",
+            trigger: ".o_breadcrumb .active:contains('Open Receivable')",
+        },
+        {
+            content: "The graph is drawn",
             trigger: ".o_action .o_graph_renderer canvas",
         },
         {
