@@ -97,10 +97,14 @@ class CollectionKpiDashboard(models.AbstractModel):
         return tick
 
     @api.model
-    def _collection_short_date(self, day):
-        """The day and month of ``day`` in the user's language (Mar 22, 22 mar)."""
+    def _collection_short_dates(self, days):
+        """``{day: its day and month in the user's language}`` (Mar 22, 22 mar)."""
         locale = babel_locale_parse(get_lang(self.env).code)
-        return babel.dates.format_skeleton("MMMd", day, locale=locale)
+        pattern = locale.datetime_skeletons["MMMd"]
+        return {
+            day: babel.dates.format_date(day, format=pattern, locale=locale)
+            for day in days
+        }
 
     # -------------------------------------------------------------------------
     # Reading the history
@@ -144,6 +148,7 @@ class CollectionKpiDashboard(models.AbstractModel):
         series = self._collection_series(company, week_ends, dimension, key)
         fmt = PortfolioFormatter(self.env, company.currency_id)
         labels = self._collection_figure_labels()
+        short_dates = self._collection_short_dates(week_ends)
         charts = []
         for figure in TREND_FIGURES:
             values = [series.get(day, {}).get(figure) for day in week_ends]
@@ -154,7 +159,7 @@ class CollectionKpiDashboard(models.AbstractModel):
             ]
             change = known[-1][1] - known[0][1] if len(known) > 1 else None
             points = [
-                (self._collection_short_date(day), value)
+                (short_dates[day], value)
                 for day, value in zip(week_ends, values, strict=True)
             ]
             charts.append(
@@ -165,7 +170,7 @@ class CollectionKpiDashboard(models.AbstractModel):
                     "change": self.env._(
                         "%(change)s since %(date)s",
                         change=self._collection_format_change(fmt, figure, change),
-                        date=self._collection_short_date(known[0][0]),
+                        date=short_dates[known[0][0]],
                     )
                     if change is not None
                     else "",
