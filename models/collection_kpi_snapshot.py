@@ -202,10 +202,15 @@ class CollectionKpiSnapshot(models.Model):
     def _compute_display_name(self):
         for snapshot in self:
             column = SNAPSHOT_DIMENSIONS.get(snapshot.dimension)
-            if column:
-                key = snapshot[column].display_name or self.env._("None")
-            else:
+            if not column:
                 key = snapshot.company_id.name
+            elif self._fields[column].type == "many2one":
+                key = snapshot[column].display_name
+            else:
+                key = dict(self._fields[column]._description_selection(self.env)).get(
+                    snapshot[column]
+                )
+            key = key or self.env._("None")
             snapshot.display_name = f"{snapshot.date} - {key}"
 
     # -------------------------------------------------------------------------

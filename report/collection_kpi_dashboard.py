@@ -269,35 +269,51 @@ class CollectionKpiDashboard(models.AbstractModel):
     @api.model
     def _collection_dimension_options(self, company_domain, dimension, key, since):
         """For each dimension, its label and the keys with a snapshot since
-        ``since`` (name, and whether selected), largest receivable first."""
+        ``since`` (name, and whether selected), largest receivable first. A
+        key is a record's id (0: none), or a selection's value ("": none)."""
         Snapshot = self.env["collection.kpi.snapshot"]
         labels = dict(Snapshot._fields["dimension"]._description_selection(self.env))
+        empty_labels = self._collection_empty_key_labels()
         options = []
         for name, column in SNAPSHOT_DIMENSIONS.items():
+            field = Snapshot._fields[column]
+            values = (
+                dict(field._description_selection(self.env))
+                if field.type == "selection"
+                else {}
+            )
             groups = Snapshot._read_group(
                 [*company_domain, ("dimension", "=", name), ("date", ">=", since)],
                 [column],
                 ["receivable:max"],
                 order="receivable:max desc",
             )
+            no_key = 0 if field.type == "many2one" else ""
             choices = []
-            for record, _receivable in groups:
-                if record:
-                    label = record.sudo().display_name
-                elif name == "salesperson":
-                    label = self.env._("No salesperson")
+            for value, _receivable in groups:
+                if field.type == "many2one":
+                    option_key = value.id or no_key
+                    label = value.sudo().display_name
                 else:
-                    label = self.env._("No policy")
-                record_key = record.id or 0
+                    option_key = value or no_key
+                    label = values.get(value, value)
                 choices.append(
                     {
-                        "key": record_key,
-                        "name": label,
-                        "selected": name == dimension and record_key == (key or 0),
+                        "key": option_key,
+                        "name": label or empty_labels.get(name, self.env._("None")),
+                        "selected": name == dimension and option_key == (key or no_key),
                     }
                 )
             options.append({"name": name, "label": labels[name], "options": choices})
         return options
+
+    @api.model
+    def _collection_empty_key_labels(self):
+        """What a row without key stands for, per dimension."""
+        return {
+            "salesperson": self.env._("No salesperson"),
+            "policy": self.env._("No policy"),
+        }
 
     @api.model
     def _collection_cards(self, company, dimension, key, last):

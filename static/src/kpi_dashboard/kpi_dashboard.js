@@ -66,8 +66,9 @@ export class CollectionKpiDashboard extends Component {
             this.state.dimension = "company";
             this.state.key = false;
         } else {
+            // a record's id, or a selection's value
             this.state.dimension = dimension;
-            this.state.key = parseInt(value) || false;
+            this.state.key = /^\d+$/.test(value) ? parseInt(value) || false : value;
         }
         return this.load();
     }
