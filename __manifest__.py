@@ -2,7 +2,7 @@
     "name": "Collections (Cobranzas)",
     "summary": "Automated accounts-receivable follow-up: reminders, escalations, "
     "promises to pay, aging and a weekly portfolio report",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "account_collections developers",
@@ -38,10 +38,13 @@
         "report/report_portfolio_status.xml",
         "views/collection_report_log_views.xml",
         "views/collection_portfolio_line_views.xml",
+        # KPI history and dashboard (issue 19)
+        "views/collection_kpi_snapshot_views.xml",
         # users' experience: customer emails, web client, tours (issue 7)
     ],
     "demo": [],
     "assets": {
+        "web.assets_backend": ["account_collections/static/src/kpi_dashboard/**/*"],
         "web.assets_tests": ["account_collections/static/tests/tours/**/*"],
     },
     "post_init_hook": "post_init_hook",

@@ -2,7 +2,9 @@ from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 
 def post_init_hook(env):
-    """Give every existing company the shipped default policy."""
+    """Give every existing company the shipped default policy, and queue the
+    KPI history of the last 52 weeks (computed in the background: on a large
+    ledger it takes seconds per week)."""
     policy = env.ref(
         "account_collections.collection_policy_default", raise_if_not_found=False
     )
@@ -10,6 +12,7 @@ def post_init_hook(env):
         env["res.company"].search([("collection_policy_id", "=", False)]).write(
             {"collection_policy_id": policy.id}
         )
+    env["collection.kpi.history"]._collection_queue_backfill()
 
 
 def uninstall_hook(env):

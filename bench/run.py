@@ -38,6 +38,7 @@ TARGETS = {
     "xlsx_detail": (3.0, 4, "oca"),
     "kpis": (0.5, None, "naive"),
     "weekly_job": (3.0, None, None),
+    "kpi_backfill": (30.0, None, None),
 }
 LABELS = {
     "daily_first": "First daily run (whole portfolio, stage emails off)",
@@ -51,8 +52,9 @@ LABELS = {
     "xlsx_summary": "XLSX of the aging by customer",
     "xlsx_detail": "XLSX with the detail sheet",
     "kpis": "Weekly KPIs of a company",
-    "report_render": "Portfolio report rendering (KPIs + PDF)",
-    "weekly_job": "Weekly job (KPIs, report, mails queued)",
+    "report_render": "Portfolio report rendering (KPIs, charts, PDF)",
+    "weekly_job": "Weekly job (KPI snapshot, KPIs, charts, report, mails queued)",
+    "kpi_backfill": "KPI history: backfill of 52 weeks",
 }
 
 
@@ -448,6 +450,12 @@ class Runner:
                 [("login", "in", ("collections", "leader1", "leader2", "leader3"))]
             )
             env["res.company"].browse(company).collection_report_user_ids = users
+            # the 11 weeks before the one the job stores: 12 points per chart
+            history = env["collection.kpi.history"]
+            history._collection_write_weeks(
+                env["res.company"].browse(company),
+                history._collection_week_ends(today, weeks=12)[:-1],
+            )
             return env.ref("account_collections.ir_cron_collection_weekly_report")
 
         def job(env, cron):
@@ -464,6 +472,19 @@ class Runner:
 
         sent = self.measure("weekly_job", job, setup=subscribe)
         self.results["weekly_job"]["mails_queued"] = sent
+
+        def backfill(env):
+            with freeze_time(today):
+                weeks = env["collection.kpi.history"]._collection_backfill(
+                    env["res.company"].browse(company)
+                )
+            env.cr.execute("SELECT count(*) FROM collection_kpi_snapshot")
+            return weeks, env.cr.fetchone()[0]
+
+        weeks, rows = self.measure(
+            "kpi_backfill", backfill, repeat=min(self.args.repeat, 3)
+        )
+        self.results["kpi_backfill"].update(weeks=weeks, rows=rows)
         if self.args.naive:
             with environment(self.registry) as env, Measure(env) as m:
                 naive.kpis(env, env["res.company"].browse(company), today)
@@ -827,6 +848,14 @@ def markdown(output):
             + (f", about {1000 * median(per_email):.0f} ms each" if per_email else "")
             + " (Odoo's mail composer: rendering, sanitising, message and "
             "notification per email)."
+        )
+    backfill = output["results"].get("kpi_backfill", {})
+    if backfill.get("weeks"):
+        lines.append(
+            f"KPI history: the backfill stores {backfill['weeks']} weeks (those "
+            "since the first receivable item, at most 52), "
+            f"{backfill['rows']:,} snapshots with the salespeople's and policies'; "
+            "the weekly job stores one week and draws 12 weeks of charts."
         )
     if output["checks"]:
         lines += ["", "Checks:"]

@@ -9,6 +9,7 @@ from . import mail_activity
 from . import account_move
 from . import account_partial_reconcile
 from . import collection_report_log
+from . import collection_kpi_snapshot
 from . import collection_promise
 from . import collection_contact
 from . import collection_worklist

@@ -24,6 +24,15 @@ class ResConfigSettings(models.TransientModel):
         domain=collection_report_users_domain("company_id"),
     )
 
+    def action_collection_kpi_backfill(self):
+        """Compute the missing weeks of the company's KPI history (the last 52)."""
+        self.ensure_one()
+        return (
+            self.env["collection.kpi.snapshot"]
+            .with_company(self.company_id)
+            .action_collection_backfill()
+        )
+
     def action_collection_send_report_now(self):
         """Send the portfolio report to the company's recipients now (a test)."""
         self.ensure_one()

@@ -3,5 +3,7 @@ from . import collection_portfolio_work
 from . import collection_portfolio_query
 from . import collection_portfolio_report
 from . import collection_portfolio_line
-from . import collection_portfolio_delivery
 from . import report_portfolio_status
+from . import collection_kpi_history
+from . import collection_kpi_dashboard
+from . import collection_portfolio_delivery

@@ -12,7 +12,9 @@ class CollectionPortfolioDelivery(models.AbstractModel):
     """Sends the portfolio report: the weekly scheduled action, and "Send now"
     in the settings. Each delivery (or skipped delivery) is logged in
     collection.report.log, whose unique row per company, recipient and ISO week
-    keeps a second run in the same week from sending again."""
+    keeps a second run in the same week from sending again. The weekly action
+    also stores the week's KPI snapshot (collection.kpi.history), which the
+    report's trend charts show."""
 
     _name = "collection.portfolio.delivery"
     _description = "Portfolio Report Sending"
@@ -23,7 +25,9 @@ class CollectionPortfolioDelivery(models.AbstractModel):
 
     @api.model
     def _cron_send_weekly_report(self, batch_size=50):
-        """Weekly action: email the portfolio report to each company's recipients.
+        """Weekly action: store the KPI snapshot of the week that ended (every
+        company, once), then email the portfolio report to each company's
+        recipients.
 
         Each call handles at most ``batch_size`` recipients not yet handled this
         ISO week and reports progress. A recipient is handled at most once per
@@ -31,6 +35,7 @@ class CollectionPortfolioDelivery(models.AbstractModel):
         running the action again in the same week sends nothing more.
         """
         today = fields.Date.context_today(self)
+        self.env["collection.kpi.history"]._collection_snapshot_week(today)
         week = self._collection_week(today)
         todo = self._collection_weekly_todo(week)
         batch = todo[:batch_size]
@@ -167,7 +172,8 @@ class CollectionPortfolioDelivery(models.AbstractModel):
     @api.model
     def _collection_render(self, company, date_to, lang):
         """Render the report of ``company`` in ``lang``: the values of the email
-        body, the PDF (its content, type and file name) and the subject."""
+        body, the PDF (its content, type and file name), the subject and the
+        trend charts as PNG for the email (``charts``: ``[(key, label, PNG)]``)."""
         env = self.with_context(lang=lang).env
         kpis = env["collection.portfolio.report"]._collection_kpis(company.ids, date_to)
         report_model = env["report.account_collections.report_portfolio_status"]
@@ -198,6 +204,10 @@ class CollectionPortfolioDelivery(models.AbstractModel):
         return {
             "values": values,
             "subject": subject,
+            "charts": [
+                (chart["key"], chart["label"], chart["chart"].png())
+                for chart in values["trend"]
+            ],
             "content": content,
             "mimetype": "application/pdf" if extension == "pdf" else "text/html",
             "filename": f"{filename}.{extension}",
@@ -215,7 +225,11 @@ class CollectionPortfolioDelivery(models.AbstractModel):
             .with_context(lang=lang)
             ._render(
                 "account_collections.report_portfolio_status_mail",
-                {**rendered["values"], "user": user},
+                {
+                    **rendered["values"],
+                    "user": user,
+                    "chart_images": self._collection_chart_images(log, rendered),
+                },
             )
         )
         attachment = self.env["ir.attachment"].create(
@@ -240,6 +254,35 @@ class CollectionPortfolioDelivery(models.AbstractModel):
         mail = self.env["mail.mail"].create(mail_values)
         log.write({"mail_id": mail.id, "attachment_id": attachment.id})
         return log
+
+    @api.model
+    def _collection_chart_images(self, log, rendered):
+        """``{chart key: URL}``: the trend charts as PNG attachments, each
+        readable with its own access token (mail clients fetch them as the
+        public user; Gmail and Outlook do not show inline SVG, and Odoo's mail
+        sending attaches files without a Content-ID that ``cid:`` could name).
+        The mail queue makes the URLs absolute (``_replace_local_links``).
+
+        Made once per rendering (company and language), attached to the log of
+        its first recipient, and shared by the others' emails."""
+        if "chart_images" in rendered:
+            return rendered["chart_images"]
+        Attachment = self.env["ir.attachment"]
+        images = rendered["chart_images"] = {}
+        for key, label, content in rendered["charts"]:
+            token = Attachment._generate_access_token()
+            attachment = Attachment.create(
+                {
+                    "name": f"{label}.png",
+                    "raw": content,
+                    "mimetype": "image/png",
+                    "res_model": log._name,
+                    "res_id": log.id,
+                    "access_token": token,
+                }
+            )
+            images[key] = f"/web/image/{attachment.id}?access_token={token}"
+        return images
 
     # -------------------------------------------------------------------------
     # Send now

@@ -51,7 +51,7 @@ class CollectionPortfolioQuery(models.AbstractModel):
     _description = "Collection Portfolio KPI Query"
 
     @api.model
-    def _collection_portfolio_sums(self, companies, dates, period_days):
+    def _collection_portfolio_sums(self, companies, dates, period_days, aging=True):
         """Sum the figures of the portfolio, per salesperson and per policy, as of
         each of ``dates`` (each with the period of ``period_days`` days ending
         on it).
@@ -65,9 +65,10 @@ class CollectionPortfolioQuery(models.AbstractModel):
         sets. Return a list with, for each date, ``{'total': sums,
         'salesperson': {user_id: sums}, 'policy': {policy_id: sums}}``.
 
-        The first date's also has ``'aging'``: the open amounts on that date per
-        customer and default bucket, aged by due date, ``[(partner_id, name,
-        bucket, amount)]``, as the aging report sums them (see its
+        The first date's also has ``'aging'`` (unless ``aging`` is false, as
+        for the KPI history, which keeps no aging): the open amounts on that
+        date per customer and default bucket, aged by due date, ``[(partner_id,
+        name, bucket, amount)]``, as the aging report sums them (see its
         ``_collection_aging_result_from()``).
 
         ``companies`` share their currency (the report checked it).
@@ -96,26 +97,34 @@ class CollectionPortfolioQuery(models.AbstractModel):
             )
             for column in SUM_COLUMNS
         )
+        if aging:
+            aging_cte = SQL("%s,", self._collection_aging_cte(periods[0]))
+            # the aging, once, on the first date's total row
+            aging_column = SQL(
+                """
+                CASE WHEN period = 0 AND GROUPING(salesperson_id) = 1
+                          AND GROUPING(policy_id) = 1
+                     THEN (SELECT json_agg(json_build_array(
+                                      partner_id, name, bucket, amount))
+                             FROM aging)
+                END
+                """
+            )
+        else:
+            aging_cte, aging_column = SQL(), SQL("NULL")
         query = SQL(
             """
             WITH %(lines)s,
             %(open_sums)s,
             %(paid_moves)s,
-            %(aging)s,
+            %(aging)s
             grouped AS (
                 SELECT period, salesperson_id, policy_id, %(sums)s
                   FROM (%(facts)s) facts
               GROUP BY period, salesperson_id, policy_id
             )
             SELECT period, GROUPING(salesperson_id), GROUPING(policy_id),
-                   salesperson_id, policy_id,
-                   -- the aging, once, on the first date's total row
-                   CASE WHEN period = 0 AND GROUPING(salesperson_id) = 1
-                             AND GROUPING(policy_id) = 1
-                        THEN (SELECT json_agg(json_build_array(
-                                         partner_id, name, bucket, amount))
-                                FROM aging)
-                   END,
+                   salesperson_id, policy_id, %(aging_column)s,
                    %(sums)s
               FROM grouped
           GROUP BY GROUPING SETS ((period), (period, salesperson_id),
@@ -124,20 +133,22 @@ class CollectionPortfolioQuery(models.AbstractModel):
             lines=self._collection_lines_cte(periods),
             open_sums=self._collection_open_sums_cte(periods),
             paid_moves=self._collection_paid_moves_cte(periods),
-            aging=self._collection_aging_cte(periods[0]),
+            aging=aging_cte,
+            aging_column=aging_column,
             sums=sums,
             facts=facts,
         )
         results = [
             {"total": None, "salesperson": {}, "policy": {}} for _params in periods
         ]
-        results[0]["aging"] = []
+        if aging:
+            results[0]["aging"] = []
         for row in self.env.execute_query(query):
-            period, grouped_user, grouped_policy, user_id, policy_id, aging = row[:6]
+            period, grouped_user, grouped_policy, user_id, policy_id = row[:5]
             values = dict(zip(SUM_COLUMNS, map(float, row[6:]), strict=True))
             result = results[period]
-            if aging:
-                result["aging"] = aging
+            if row[5]:
+                result["aging"] = row[5]
             if grouped_user and grouped_policy:
                 result["total"] = values
             elif not grouped_user:

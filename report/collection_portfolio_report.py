@@ -196,11 +196,7 @@ class CollectionPortfolioReport(models.AbstractModel):
         names = {record.id: record.display_name for record in records}
         rows = []
         for key, sums in current.items():
-            if all(
-                round(value, 6) == 0
-                for column, value in sums.items()
-                if column != "opening_receivable"
-            ):
+            if self._collection_is_empty(sums):
                 continue  # e.g. payments matched to invoices, nothing open now
             figures = self._collection_figures(sums, period_days)
             previous_figures = (
@@ -225,6 +221,17 @@ class CollectionPortfolioReport(models.AbstractModel):
             )
         rows.sort(key=lambda row: (-row["receivable"], row["name"]))
         return rows
+
+    @api.model
+    def _collection_is_empty(self, sums):
+        """Whether a group's sums show nothing in the period: no receivable at
+        its end, no sales, payments or collection work in it (what was open
+        before it does not count)."""
+        return all(
+            round(value, 6) == 0
+            for column, value in sums.items()
+            if column != "opening_receivable"
+        )
 
     # -------------------------------------------------------------------------
     # Aging

@@ -112,7 +112,9 @@ class ReportPortfolioStatus(models.AbstractModel):
 
     @api.model
     def _collection_page_values(self, company, kpis):
-        """Values of the ``report_portfolio_status_body`` template for one company."""
+        """Values of the ``report_portfolio_status_body`` template for one company:
+        the KPIs, and the trend charts of the weekly history (``trend``, see
+        collection.kpi.dashboard's ``_collection_report_trend()``)."""
         currency = self.env["res.currency"].browse(kpis["currency_id"])
         return {
             "company": company,
@@ -120,6 +122,9 @@ class ReportPortfolioStatus(models.AbstractModel):
             "currency": currency,
             "fmt": PortfolioFormatter(self.env, currency),
             "aging_bars": self._collection_aging_bars(kpis["aging"]),
+            "trend": self.env["collection.kpi.dashboard"]._collection_report_trend(
+                company, kpis["date_to"]
+            ),
         }
 
     @api.model

@@ -19,3 +19,6 @@ from . import test_controls_invoices
 from . import test_controls_run
 from . import test_receivable_rules
 from . import test_controls_more
+from . import test_kpi_history
+from . import test_kpi_charts
+from . import test_kpi_dashboard

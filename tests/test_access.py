@@ -39,6 +39,13 @@ RIGHTS = {
         "manager": "r",
         "portal": "",
     },
+    # the KPI history: read by managers, written by the system only
+    "collection.kpi.snapshot": {
+        "internal": "",
+        "user": "",
+        "manager": "r",
+        "portal": "",
+    },
 }
 WIZARD_RIGHTS = {"internal": False, "user": True, "manager": True, "portal": False}
 
@@ -547,6 +554,31 @@ class TestCollectionAccess(CollectionCommon):
         )
         with self.assertRaises(AccessError):
             sally.action_export_xlsx()
+
+    def test_kpi_history_rights(self):
+        """Snapshots: managers read those of their companies; nobody writes,
+        creates or deletes one (the system writes the history)."""
+        history = self.env["collection.kpi.history"]
+        for company in (self.company, self.company_b):
+            history._collection_write_weeks(
+                company, history._collection_week_ends(self.today, weeks=1)
+            )
+        snapshot = self.env["collection.kpi.snapshot"].search(
+            [("company_id", "=", self.company.id), ("dimension", "=", "company")]
+        )
+        self.assertEqual(len(snapshot), 1)
+        self._check_crud(
+            snapshot,
+            lambda: {
+                "date": snapshot.date + timedelta(weeks=1),
+                "company_id": self.company.id,
+                "currency_id": self.company.currency_id.id,
+                "dimension": "company",
+            },
+            {"receivable": 1.0},
+        )
+        seen = self._as(self.manager, self.env["collection.kpi.snapshot"]).search([])
+        self.assertEqual(seen.company_id, self.company, "not company B's")
 
     def test_portfolio_report_rights(self):
         """The portfolio report (PDF, HTML, dashboard lines, delivery log) is for

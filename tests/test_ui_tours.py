@@ -80,6 +80,11 @@ class TestCollectionTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
             today - timedelta(days=10), amount=2500.0, partner=self.tour_customer
         )
         self._run(today)
+        # the KPI history the dashboard shows (the install queues it in the
+        # background)
+        self.assertTrue(
+            self.env["collection.kpi.history"]._collection_backfill(self.company)
+        )
         self.start_tour(
             "/odoo", "account_collections_manager_dashboard_aging", login="manager"
         )

@@ -132,6 +132,8 @@ def create():
     moves[4]._collection_exclude("dispute", "Damaged goods")
     env["account.move"]._cron_collection_run()
     env["collection.aging.wizard"].create({"date_at": today}).action_export_xlsx()
+    # the KPI history: its backfill (the install queued it before these invoices)
+    env["collection.kpi.history"]._collection_backfill(env.company)
     env.cr.commit()
 
 
@@ -210,6 +212,11 @@ def snapshot():
                 )
             ),
         }
+    if "collection.kpi.snapshot" in env:
+        data["collections"]["kpi_snapshots"] = sorted(
+            [str(s.date), s.dimension, s.user_id.login or "", s.receivable, s.dso]
+            for s in env["collection.kpi.snapshot"].search([])
+        )
     print(MARK)
     print(json.dumps(data, indent=1, sort_keys=True, default=str))
     print(MARK)

@@ -288,6 +288,15 @@ env.cr.commit()
 for bundle in ("web.report_assets_common", "web.report_assets_pdf"):
     env["ir.qweb"]._get_asset_bundle(bundle, js=False).css()
 env.cr.commit()
+# The KPI history of the weeks the demo's invoices cover (the install queued
+# it when there was nothing to measure yet), for the dashboard and the charts
+# of the weekly report
+if "collection.kpi.history" in env:
+    weeks = env["collection.kpi.history"]._collection_backfill(
+        env["res.company"].search([])
+    )
+    print(f"KPI history: {weeks} weeks")
+    env.cr.commit()
 weekly = env.ref(
     "account_collections.ir_cron_collection_weekly_report", raise_if_not_found=False
 )

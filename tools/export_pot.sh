@@ -31,7 +31,7 @@ if command -v msgmerge >/dev/null; then
         msgmerge --quiet --update --no-fuzzy-matching --backup=none "$po" "$POT"
     done
     untranslated="$(for po in "$REPO_ROOT"/i18n/*.po; do
-        [ -e "$po" ] && msgattrib --untranslated --no-obsolete "$po" | grep -c '^msgid ' ; done \
+        [ -e "$po" ] && { msgattrib --untranslated --no-obsolete "$po" | grep -c '^msgid ' || true; }; done \
         | awk '{s += ($1 > 1 ? $1 - 1 : 0)} END {print s + 0}')"
     echo "== untranslated terms left: $untranslated"
 else

@@ -9,7 +9,8 @@
 # Environment: BENCH_SCALE (default 50000), BENCH_REPEAT (runs per measure, 5),
 # BENCH_OCA=0 to skip the OCA baseline, BENCH_BUILD_ONLY=1 to stop after step 1,
 # BENCH_BASE_DB (an existing database with 'account' installed, to build faster),
-# BENCH_KEEP=1 to keep the scratch database.
+# BENCH_KEEP=1 to keep the scratch database, BENCH_ONLY=weekly (or daily,aging,xlsx,
+# weekly: some parts only; their table then replaces the whole one).
 source "$(dirname "$0")/odoo_env.sh"
 
 SCALE="${BENCH_SCALE:-50000}"
@@ -97,7 +98,7 @@ psql -q -c "VACUUM ANALYZE" "$RUN_DB"
 # -- 3. the measures ----------------------------------------------------------------
 echo "== measuring (log: $LOG_DIR/bench-run.log)"
 (cd "$ADDON_DIR" && $NICE "$PYTHON" bench/run.py -c "$CONF" -d "$RUN_DB" \
-    --repeat "${BENCH_REPEAT:-5}" --template "$TEMPLATE" \
+    --repeat "${BENCH_REPEAT:-5}" --template "$TEMPLATE" ${BENCH_ONLY:+--only "$BENCH_ONLY"} \
     --json "$REPO_ROOT/bench/results/latest.json" \
     --markdown "$REPO_ROOT/bench/RESULTS.md" --readme "$REPO_ROOT/README.md" \
     --generate-log "$LOG_DIR/bench-generate.log")

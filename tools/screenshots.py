@@ -317,11 +317,12 @@ def main():
         chrome.wait(".o_notebook .nav-link.active[name='collection']")
         chrome.shot(out / "invoice_chatter.png")
 
-        # The aging wizard, then the aging on screen
+        # The dashboard (KPI history), then the aging wizard and the aging
         chrome.goto(
-            f"{url}/odoo/action-account_collections.collection_portfolio_line_action"
+            f"{url}/odoo/action-account_collections.collection_kpi_dashboard_action"
         )
-        chrome.wait(".o_graph_renderer canvas")
+        chrome.wait(".o_collection_kpi_card .o_collection_kpi_value")
+        chrome.wait(".o_collection_kpi_chart svg")
         chrome.shot(out / "dashboard.png")
         chrome.do_action("account_collections.collection_aging_wizard_action")
         chrome.wait(".modal .o_field_widget[name='date_at']")

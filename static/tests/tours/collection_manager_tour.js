@@ -16,15 +16,65 @@ function openReportingMenu(menuXmlid, description) {
     ];
 }
 
-// A manager opens the dashboard, looks at the receivable per salesperson, runs the
-// aging wizard on screen and exports it to XLSX.
+// A manager opens the dashboard (KPI cards and trend charts of the KPI history),
+// looks at one salesperson, opens the history's graph, then the open receivable
+// per salesperson, runs the aging wizard on screen and exports it to XLSX.
 registry.category("web_tour.tours").add("account_collections_manager_dashboard_aging", {
     url: "/odoo",
     steps: () => [
         ...stepUtils.goToAppSteps("account_collections.collection_menu_root", "Open Collections"),
-        ...openReportingMenu("collection_portfolio_line_menu", "Open the dashboard"),
+        ...openReportingMenu("collection_kpi_dashboard_menu", "Open the dashboard"),
         {
-            content: "The dashboard shows the open receivable in a graph",
+            content: "The dashboard shows the last week's receivable on a card",
+            trigger: ".o_collection_kpi_card_receivable .o_collection_kpi_value:contains('2,500.00')",
+        },
+        {
+            content: "and the trend of the overdue ratio in a chart",
+            trigger: ".o_collection_kpi_chart_overdue_ratio svg polyline, .o_collection_kpi_chart_overdue_ratio svg circle",
+        },
+        {
+            content: "Look at one salesperson",
+            trigger: "select.o_collection_kpi_dimension[name='salesperson']",
+            run: "selectByLabel Sam Seller",
+        },
+        {
+            content: "The dashboard shows the salesperson's figures",
+            trigger: ".o_collection_kpi_subject:contains('Salesperson: Sam Seller')",
+        },
+        {
+            content: "Look at one policy instead",
+            trigger: "select.o_collection_kpi_dimension[name='policy']",
+            run: "selectByLabel Standard collection",
+        },
+        {
+            content: "The policy's figures, and the salesperson's choice reset",
+            trigger: ".o_collection_kpi_subject:contains('Collection Policy: Standard collection')",
+        },
+        {
+            content: "Back to the salesperson",
+            trigger: "select.o_collection_kpi_dimension[name='salesperson']:has(option:selected:contains('All'))",
+            run: "selectByLabel Sam Seller",
+        },
+        {
+            content: "The salesperson's figures again",
+            trigger: ".o_collection_kpi_subject:contains('Salesperson: Sam Seller')",
+        },
+        {
+            content: "Open the KPI history",
+            trigger: "button.o_collection_kpi_history",
+            run: "click",
+        },
+        {
+            content: "The history is a graph over the weeks",
+            trigger: ".o_action .o_graph_renderer canvas",
+        },
+        ...openReportingMenu("collection_portfolio_line_menu", "Open the open receivable"),
+        {
+            content: "The open receivable in a graph (not the history's any more)",
+            trigger: ".o_breadcrumb .active:contains('Open Receivable')",
+        },
+        {
+            content: "The graph is drawn",
             trigger: ".o_action .o_graph_renderer canvas",
         },
         {
