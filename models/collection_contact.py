@@ -12,7 +12,7 @@ from odoo.tools import (
     plaintext2html,
 )
 
-from .account_move import without_defaults
+from .collection_tools import without_defaults
 
 CONTACT_CHANNELS = [
     ("call", "Call"),

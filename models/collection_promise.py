@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_amount, format_date
 
-from .account_move import log_failure, run_isolated, without_defaults
+from .collection_tools import log_failure, run_isolated, without_defaults
 
 # set by the daily run and the promise's own actions only (with superuser rights,
 # after their own checks): the ORM's public create/write refuse them

@@ -14,7 +14,8 @@ from .common import DUE, CollectionCommon, day
 from .common_committed import CollectionCommittedCase
 from .common_promises import PromiseCommon
 
-ENGINE_LOGGER = "odoo.addons.account_collections.models.account_move"
+# the daily run logs from its service models and their shared helpers
+ENGINE_LOGGER = "odoo.addons.account_collections.models"
 
 
 @tagged("post_install", "-at_install")
