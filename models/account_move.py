@@ -692,7 +692,7 @@ class AccountMove(models.Model):
         # computed from today's date: not from a value cached on another day
         self.env["account.move"].invalidate_model(["collection_days_overdue"])
         self._collection_close_stale_activities()
-        self.env["collection.promise"]._collection_judge_due(today)
+        self.env["collection.promise.judge"]._collection_judge_due(today)
         work = self._collection_due_work(companies.ids, today)
         batch = dict(work[:batch_size])
         processed = self._collection_process_batch(batch) if batch else 0
@@ -1272,7 +1272,8 @@ class AccountMove(models.Model):
         moves._message_log_batch({move.id: body for move in moves})
         promises = moves.sudo().collection_promise_ids
         promises = promises.filtered(lambda p: p.state == "open")
-        promises._collection_close(
+        self.env["collection.promise.judge"]._collection_close(
+            promises,
             "cancelled",
             self.env._(
                 "Promise to pay of %(amount)s by %(date)s cancelled: the invoices were "

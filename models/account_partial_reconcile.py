@@ -11,5 +11,5 @@ class AccountPartialReconcile(models.Model):
         invoices = moves.filtered(lambda m: m.move_type == "out_invoice")
         invoices._collection_close_settled()
         # promises whose invoices are now fully paid are kept at once
-        self.env["collection.promise"]._collection_judge_settled(invoices)
+        self.env["collection.promise.judge"]._collection_judge_settled(invoices)
         return partials

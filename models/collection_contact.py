@@ -333,7 +333,8 @@ class CollectionContact(models.Model):
         promise = self.env["collection.promise"]
         if renegotiate:
             self._collection_check_renegotiation(renegotiate, moves, outcome)
-            renegotiate._collection_close(
+            self.env["collection.promise.judge"]._collection_close(
+                renegotiate,
                 "cancelled",
                 self.env._(
                     "Promise to pay of %(amount)s by %(date)s renegotiated by "
