@@ -478,7 +478,8 @@ class CollectionContact(models.Model):
         """Mark done the given activities and the user's open collection activities
         on the contact's invoices: the contact is the follow-up they asked for."""
         self.ensure_one()
-        own = self.move_ids._collection_followup_activities().filtered(
+        engine = self.env["collection.engine"]
+        own = engine._collection_followup_activities(self.move_ids).filtered(
             lambda a: a.user_id == self.env.user
         )
         todo = ((activities or self.env["mail.activity"]) | own).filtered("active")
