@@ -49,6 +49,12 @@ class TestServiceModelsOverRpc(RpcCommon):
                         method,
                         context=self.ATTACKER_CONTEXT,
                     )
+            # nor do the ORM's public methods reach them: no access rights at all
+            with (
+                self.subTest(model=model, method="search_read"),
+                self._refused(AccessError, "not allowed"),
+            ):
+                self._rpc(self.salesperson, model, "search_read", [])
 
     def test_salesperson_cannot_run_the_daily_run(self):
         """Running the engine early would create the stage's activities and send
