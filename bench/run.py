@@ -217,7 +217,7 @@ class Runner:
 
         with freeze_time(day):
             companies = env["res.company"].search([])
-            return env["account.move"]._collection_due_work(companies.ids, day)
+            return env["collection.engine"]._collection_due_work(companies.ids, day)
 
     def steady(self, registry, measures, naive_baseline=True):
         """The next day on the processed portfolio, rolled back after each run."""

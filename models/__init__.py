@@ -7,10 +7,13 @@ from . import base_partner_merge_automatic_wizard
 from . import res_config_settings
 from . import mail_activity
 from . import account_move
+from . import collection_engine
+from . import collection_mailing
 from . import account_partial_reconcile
 from . import collection_report_log
 from . import collection_kpi_snapshot
 from . import collection_promise
+from . import collection_promise_judge
 from . import collection_contact
 from . import collection_worklist
 from . import mail_activity_type

@@ -3,9 +3,12 @@ the dashboard share, each written once: which invoice the collection process
 follows, its salesperson and its policy, the receivable items open on a date,
 and the aging buckets."""
 
+from datetime import timedelta
 from itertools import pairwise
 
 from odoo import api, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 # payment states in which an invoice is still followed by the collection process
@@ -73,6 +76,61 @@ class CollectionReceivable(models.AbstractModel):
             and not move.collection_excluded
             and move.company_currency_id.compare_amounts(move.amount_residual, 0) > 0
         )
+
+    @api.model
+    def _collection_days_overdue_domain(self, operator, value, today):
+        """Domain of the invoices whose days overdue on ``today`` compare with
+        ``value`` by ``operator``, as a condition on the due date: an open invoice
+        is ``today - collection_date_due`` days overdue (0 when not yet due), any
+        other move 0 (``account.move.collection_days_overdue``'s search)."""
+        if operator not in ("=", "!=", "<", "<=", ">", ">="):
+            raise UserError(
+                self.env._(
+                    "Days overdue cannot be searched with '%(operator)s'.",
+                    operator=operator,
+                )
+            )
+        try:
+            days = int(value or 0)
+        except (TypeError, ValueError) as error:
+            raise UserError(
+                self.env._(
+                    "Days overdue must be a whole number, not '%(value)s'.", value=value
+                )
+            ) from error
+        is_open = [
+            *self._collection_open_domain(),
+            ("collection_date_due", "!=", False),
+        ]
+
+        def more_than(limit):
+            """Domain of the moves more than ``limit`` days overdue."""
+            if limit < 0:
+                return [expression.TRUE_LEAF]
+            return is_open + [
+                ("collection_date_due", "<", today - timedelta(days=limit))
+            ]
+
+        def negate(domain):
+            return ["!", *expression.normalize_domain(domain)]
+
+        if operator == ">":
+            return more_than(days)
+        if operator == ">=":
+            return more_than(days - 1)
+        if operator == "<=":
+            return negate(more_than(days))
+        if operator == "<":
+            return negate(more_than(days - 1))
+        if days < 0:
+            exactly = [expression.FALSE_LEAF]
+        elif days == 0:
+            exactly = negate(more_than(0))
+        else:
+            exactly = is_open + [
+                ("collection_date_due", "=", today - timedelta(days=days))
+            ]
+        return exactly if operator == "=" else negate(exactly)
 
     # -------------------------------------------------------------------------
     # The invoice's salesperson and policy

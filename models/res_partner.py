@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-from .account_move import without_defaults
+from .collection_tools import without_defaults
 
 MANAGER_GROUP = "account_collections.group_collection_manager"
 # refreshed by the daily run only (set-based SQL): no user writes them

@@ -14,7 +14,8 @@ from .common import DUE, CollectionCommon, day
 from .common_committed import CollectionCommittedCase
 from .common_promises import PromiseCommon
 
-ENGINE_LOGGER = "odoo.addons.account_collections.models.account_move"
+# the daily run logs from its service models and their shared helpers
+ENGINE_LOGGER = "odoo.addons.account_collections.models"
 
 
 @tagged("post_install", "-at_install")
@@ -162,18 +163,18 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
     def test_worker_killed_mid_batch_then_rerun(self):
         """The worker is interrupted (KeyboardInterrupt, as on a shutdown signal)
         while emailing the second invoice of a batch."""
-        AccountMove = self.registry["account.move"]
-        send = AccountMove._collection_send_stage_mail
+        Mailing = self.registry["collection.mailing"]
+        send = Mailing._collection_send_stage_mail
 
         @contextmanager
         def fault(move):
-            def send_or_die(moves, stage):
+            def send_or_die(mailing, moves, stage, **kwargs):
                 for each in moves:
                     if each == move:
                         raise KeyboardInterrupt
-                    send(each, stage)
+                    send(mailing, each, stage, **kwargs)
 
-            with patch.object(AccountMove, "_collection_send_stage_mail", send_or_die):
+            with patch.object(Mailing, "_collection_send_stage_mail", send_or_die):
                 yield
 
         self._crash_and_rerun(fault, KeyboardInterrupt)
@@ -410,16 +411,16 @@ class TestPromiseReliability(PromiseCommon):
         other = self._post_invoice(DUE, partner=self.customer_2)
         self._run(day(1))
         promise = self._promise(invoice, day(5))
-        AccountMove = self.registry["account.move"]
-        execute = AccountMove._collection_execute
+        Engine = self.registry["collection.engine"]
+        execute = Engine._collection_execute
 
-        def execute_then_lose_the_connection(moves, stage_by_move_id):
-            execute(moves, stage_by_move_id)
+        def execute_then_lose_the_connection(engine, stage_by_move_id):
+            execute(engine, stage_by_move_id)
             raise errors.AdminShutdown("terminating connection due to administrator")
 
         with (
             patch.object(
-                AccountMove, "_collection_execute", execute_then_lose_the_connection
+                Engine, "_collection_execute", execute_then_lose_the_connection
             ),
             self.assertRaises(errors.AdminShutdown),
             self.env.cr.savepoint(),
