@@ -27,6 +27,7 @@ COLLECTION_DIGEST_MAX_ACTIVITIES = 200
 # after their own rights checks): the ORM's public create/write refuse them
 COLLECTION_PROTECTED_FIELDS = (
     "collection_stage_id",
+    "collection_phase",
     "collection_excluded",
     "collection_exclusion_reason",
     "collection_error",
@@ -128,6 +129,12 @@ class AccountMove(models.Model):
         index="btree_not_null",
         ondelete="set null",
         help="Last collection stage executed on this invoice.",
+        groups="account_collections.group_collection_user",
+    )
+    collection_phase = fields.Selection(
+        related="collection_stage_id.phase",
+        store=True,
+        string="Collection Phase",
         groups="account_collections.group_collection_user",
     )
     collection_excluded = fields.Boolean(
