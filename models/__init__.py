@@ -1,6 +1,7 @@
 from . import collection_receivable
 from . import collection_policy
 from . import collection_stage
+from . import collection_segment
 from . import res_company
 from . import res_partner
 from . import base_partner_merge_automatic_wizard

@@ -416,9 +416,7 @@ class AccountMove(models.Model):
     def _compute_collection_policy_id(self):
         for move in self:
             partner = move.commercial_partner_id.with_company(move.company_id)
-            move.collection_policy_id = (
-                partner.collection_policy_id or move.company_id.collection_policy_id
-            )
+            move.collection_policy_id = partner._collection_effective_policy()
 
     @api.depends(
         "collection_stage_id",
@@ -787,6 +785,7 @@ class AccountMove(models.Model):
         self.env["account.move"].invalidate_model(["collection_days_overdue"])
         self._collection_close_stale_activities()
         self.env["collection.promise"]._collection_judge_due(today)
+        self.env["collection.segment"]._collection_evaluate_daily(today)
         work = self._collection_due_work(companies.ids, today)
         batch = dict(work[:batch_size])
         processed = self._collection_process_batch(batch) if batch else 0

@@ -122,6 +122,17 @@ class CollectionPolicy(models.Model):
         )[0][0]
         if customers:
             return self.env._("policy of %(count)s customers", count=customers)
+        segments = (
+            self.env["collection.segment"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("policy_id", "=", self.id)])
+        )
+        if segments:
+            return self.env._(
+                "policy of the segments %(segments)s",
+                segments=", ".join(segments.mapped("display_name")),
+            )
         stage_use = self.with_context(active_test=False).stage_ids._collection_used_by()
         return (
             self.env._(

@@ -8,7 +8,7 @@ from .account_move import without_defaults
 
 MANAGER_GROUP = "account_collections.group_collection_manager"
 # refreshed by the daily run only (set-based SQL): no user writes them
-PARTNER_SYSTEM_FIELDS = {"collection_avg_days_late"}
+PARTNER_SYSTEM_FIELDS = {"collection_avg_days_late", "collection_segment_id"}
 
 
 class ResPartner(models.Model):
@@ -21,6 +21,17 @@ class ResPartner(models.Model):
         help="Overrides the company's default collection policy for this customer. "
         "Only a collection manager sets or changes it; each change is written in "
         "the customer's chatter.",
+        groups="account_collections.group_collection_user",
+    )
+    # set by the daily run's evaluation of the segments (set-based SQL)
+    collection_segment_id = fields.Many2one(
+        "collection.segment",
+        company_dependent=True,
+        readonly=True,
+        copy=False,
+        help="The first segment of the company whose conditions the customer "
+        "meets, as the daily collection run last found it. Its policy applies "
+        "unless a policy is set on the customer.",
         groups="account_collections.group_collection_user",
     )
     collection_mail_contact = fields.Boolean(
@@ -258,8 +269,8 @@ class ResPartner(models.Model):
         if given:
             raise AccessError(
                 self.env._(
-                    "The payment history of a customer (%(fields)s) is computed by "
-                    "the daily collection run; it cannot be written.",
+                    "These figures of a customer (%(fields)s) are set by the daily "
+                    "collection run; they cannot be written.",
                     fields=", ".join(
                         self._fields[fname]._description_string(self.env)
                         for fname in sorted(given)
@@ -284,6 +295,22 @@ class ResPartner(models.Model):
             .get_company_dependent_fallback(self)
             .sudo()
         )
+
+    def _collection_effective_policy(self):
+        """The collection policy the customer (a commercial partner, in the
+        current company) follows: its own, when set by hand (different from the
+        company's default for customers); else its segment's; else the default
+        for customers; else the company's default policy. The SQL form is
+        collection.receivable's _collection_partner_policy_sql()."""
+        self.ensure_one()
+        partner = self.sudo()
+        own = partner.collection_policy_id
+        if own and own != self._collection_policy_fallback():
+            return own
+        segment = partner.collection_segment_id
+        if segment.active and segment.company_id == self.env.company:
+            return segment.policy_id
+        return own or self.env.company.sudo().collection_policy_id
 
     @api.model
     def _collection_policy_of(self, value):

@@ -23,3 +23,4 @@ from . import test_kpi_history
 from . import test_kpi_charts
 from . import test_kpi_dashboard
 from . import test_phases
+from . import test_segments
