@@ -12,6 +12,7 @@ from . import account_partial_reconcile
 from . import collection_report_log
 from . import collection_kpi_snapshot
 from . import collection_promise
+from . import collection_plan
 from . import collection_contact
 from . import collection_worklist
 from . import mail_activity_type

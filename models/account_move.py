@@ -785,6 +785,7 @@ class AccountMove(models.Model):
         self.env["account.move"].invalidate_model(["collection_days_overdue"])
         self._collection_close_stale_activities()
         self.env["collection.promise"]._collection_judge_due(today)
+        self.env["collection.plan"]._collection_judge_due(today)
         self.env["collection.segment"]._collection_evaluate_daily(today)
         work = self._collection_due_work(companies.ids, today)
         batch = dict(work[:batch_size])
@@ -838,7 +839,8 @@ class AccountMove(models.Model):
     @api.model
     def _collection_due_work_extra_where(self, today):
         """Further conditions on ``m`` (account_move) for an invoice to advance:
-        no open promise to pay whose date has not passed (escalation paused)."""
+        no open promise to pay whose date has not passed, no open payment plan
+        (escalation paused)."""
         return SQL(
             """
             NOT EXISTS (
@@ -848,6 +850,13 @@ class AccountMove(models.Model):
                  WHERE rel.move_id = m.id
                    AND p.state = 'open'
                    AND p.promised_date >= %(today)s
+            )
+            AND NOT EXISTS (
+                SELECT 1
+                  FROM collection_plan_account_move_rel plan_rel
+                  JOIN collection_plan plan ON plan.id = plan_rel.plan_id
+                 WHERE plan_rel.move_id = m.id
+                   AND plan.state = 'open'
             )
             """,
             today=today,
@@ -1425,6 +1434,10 @@ class AccountMove(models.Model):
     def action_collection_log_contact(self):
         """Open the "Log a Contact" wizard on these invoices."""
         return self.env["collection.contact.wizard"]._collection_action_open(moves=self)
+
+    def action_collection_payment_plan(self):
+        """A new payment plan on these invoices."""
+        return self.env["collection.plan"]._collection_action_new(self)
 
     def action_collection_exclude(self):
         """Open the wizard excluding these invoices from collection."""

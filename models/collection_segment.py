@@ -168,12 +168,35 @@ class CollectionSegment(models.Model):
     def _collection_evaluate_daily(self, today):
         """Evaluate every company's segments once a day (the daily run calls this
         on each of its batches; only the first one of the day works)."""
-        params = self.env["ir.config_parameter"].sudo()
-        if params.get_param(EVALUATED_ON_PARAM) == str(today):
+        # read and written in SQL: two workers running at once conflict on this
+        # one row (the loser's transaction is retried, as for the run's batches)
+        # rather than both creating it
+        done = self.env.execute_query(
+            SQL(
+                "SELECT value FROM ir_config_parameter WHERE key = %s",
+                EVALUATED_ON_PARAM,
+            )
+        )
+        if done and done[0][0] == str(today):
             return 0
         companies = self.env["res.company"].sudo().search([])
         changed = self.sudo()._collection_evaluate(companies, today)
-        params.set_param(EVALUATED_ON_PARAM, str(today))
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO ir_config_parameter
+                       (key, value, create_uid, write_uid, create_date, write_date)
+                VALUES (%(key)s, %(value)s, %(uid)s, %(uid)s,
+                        now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+                ON CONFLICT (key) DO UPDATE
+                   SET value = EXCLUDED.value, write_uid = EXCLUDED.write_uid,
+                       write_date = EXCLUDED.write_date
+                """,
+                key=EVALUATED_ON_PARAM,
+                value=str(today),
+                uid=self.env.uid,
+            )
+        )
         return changed
 
     @api.model

@@ -266,11 +266,19 @@ class ResPartner(models.Model):
         given = PARTNER_SYSTEM_FIELDS.intersection(
             fname for vals in vals_list for fname in vals
         )
+        if given == {"collection_segment_id"}:
+            raise AccessError(
+                self.env._(
+                    "The collection segment of a customer is set by the daily "
+                    "collection run from the segments' conditions; it cannot be "
+                    "written."
+                )
+            )
         if given:
             raise AccessError(
                 self.env._(
-                    "These figures of a customer (%(fields)s) are set by the daily "
-                    "collection run; they cannot be written.",
+                    "The payment history of a customer (%(fields)s) is computed by "
+                    "the daily collection run; it cannot be written.",
                     fields=", ".join(
                         self._fields[fname]._description_string(self.env)
                         for fname in sorted(given)
@@ -311,6 +319,19 @@ class ResPartner(models.Model):
         if segment.active and segment.company_id == self.env.company:
             return segment.policy_id
         return own or self.env.company.sudo().collection_policy_id
+
+    def action_collection_payment_plan(self):
+        """A new payment plan on the customer's open invoices (those the user
+        sees, of the current company)."""
+        self.ensure_one()
+        moves = self.env["account.move"].search(
+            self.env["collection.receivable"]._collection_open_domain()
+            + [
+                ("commercial_partner_id", "=", self.commercial_partner_id.id),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        return self.env["collection.plan"]._collection_action_new(moves)
 
     @api.model
     def _collection_policy_of(self, value):

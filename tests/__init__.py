@@ -24,3 +24,4 @@ from . import test_kpi_charts
 from . import test_kpi_dashboard
 from . import test_phases
 from . import test_segments
+from . import test_plans
