@@ -51,7 +51,9 @@ class CollectionSegment(models.Model):
     policy_id = fields.Many2one(
         "collection.policy",
         required=True,
-        ondelete="restrict",
+        # a policy in use by a segment is archived, not deleted (see the policy's
+        # _unlink_except_in_use); the cascade is for the addon's uninstall
+        ondelete="cascade",
         tracking=True,
         check_company=True,
         domain="[('company_id', 'in', (False, company_id))]",

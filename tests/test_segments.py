@@ -3,7 +3,7 @@ from datetime import timedelta
 from psycopg2 import IntegrityError
 
 from odoo import Command
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import freeze_time, tagged
 from odoo.tools import SQL, mute_logger
 
@@ -176,6 +176,11 @@ class TestCollectionSegments(RpcCommon):
                 self.high_risk.criterion_ids.write(
                     {"criterion": "reliability", "value": 120}
                 )
+        # the policy of a segment is in use: archived, not deleted
+        with self.assertRaisesRegex(UserError, "segments High risk"):
+            with self.env.cr.savepoint():
+                self.strict.unlink()
+        self.assertTrue(self.high_risk.exists())
         self.assertFalse(self.Segment.search([("name", "in", ("Bad", "Same order"))]))
         self.assertEqual(self.high_risk.criterion_ids.value, 2)
 
