@@ -1,6 +1,7 @@
 from . import collection_receivable
 from . import collection_policy
 from . import collection_stage
+from . import collection_segment
 from . import res_company
 from . import res_partner
 from . import base_partner_merge_automatic_wizard
@@ -14,6 +15,7 @@ from . import collection_report_log
 from . import collection_kpi_snapshot
 from . import collection_promise
 from . import collection_promise_judge
+from . import collection_plan
 from . import collection_contact
 from . import collection_worklist
 from . import mail_activity_type

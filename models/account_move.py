@@ -26,6 +26,12 @@ class AccountMove(models.Model):
         help="Last collection stage executed on this invoice.",
         groups="account_collections.group_collection_user",
     )
+    collection_phase = fields.Selection(
+        related="collection_stage_id.phase",
+        store=True,
+        string="Collection Phase",
+        groups="account_collections.group_collection_user",
+    )
     collection_excluded = fields.Boolean(
         string="Excluded from Collection",
         copy=False,
@@ -259,9 +265,7 @@ class AccountMove(models.Model):
     def _compute_collection_policy_id(self):
         for move in self:
             partner = move.commercial_partner_id.with_company(move.company_id)
-            move.collection_policy_id = (
-                partner.collection_policy_id or move.company_id.collection_policy_id
-            )
+            move.collection_policy_id = partner._collection_effective_policy()
 
     @api.depends(
         "collection_stage_id",
@@ -604,6 +608,10 @@ class AccountMove(models.Model):
     def action_collection_log_contact(self):
         """Open the "Log a Contact" wizard on these invoices."""
         return self.env["collection.contact.wizard"]._collection_action_open(moves=self)
+
+    def action_collection_payment_plan(self):
+        """A new payment plan on these invoices."""
+        return self.env["collection.plan"]._collection_action_new(self)
 
     def action_collection_exclude(self):
         """Open the wizard excluding these invoices from collection."""

@@ -41,6 +41,8 @@ class CollectionEngine(models.AbstractModel):
         self.env["account.move"].invalidate_model(["collection_days_overdue"])
         self._collection_close_stale_activities()
         self.env["collection.promise.judge"]._collection_judge_due(today)
+        self.env["collection.plan"]._collection_judge_due(today)
+        self.env["collection.segment"]._collection_evaluate_daily(today)
         work = self._collection_due_work(companies.ids, today)
         batch = dict(work[:batch_size])
         processed = self._collection_process_batch(batch) if batch else 0
@@ -97,7 +99,8 @@ class CollectionEngine(models.AbstractModel):
     @api.model
     def _collection_due_work_extra_where(self, today):
         """Further conditions on ``m`` (account_move) for an invoice to advance:
-        no open promise to pay whose date has not passed (escalation paused)."""
+        no open promise to pay whose date has not passed, no open payment plan
+        (escalation paused)."""
         return SQL(
             """
             NOT EXISTS (
@@ -107,6 +110,13 @@ class CollectionEngine(models.AbstractModel):
                  WHERE rel.move_id = m.id
                    AND p.state = 'open'
                    AND p.promised_date >= %(today)s
+            )
+            AND NOT EXISTS (
+                SELECT 1
+                  FROM collection_plan_account_move_rel plan_rel
+                  JOIN collection_plan plan ON plan.id = plan_rel.plan_id
+                 WHERE plan_rel.move_id = m.id
+                   AND plan.state = 'open'
             )
             """,
             today=today,

@@ -220,8 +220,11 @@ class CollectionReceivable(models.AbstractModel):
     def _collection_partner_policy_sql(self, customer, company):
         """SQL: the collection policy of the commercial partner ``customer`` in
         ``company`` (aliases of res_partner and res_company): the customer's own
-        (company-dependent: its value for the company, else the default set for
-        the company), else the company's default policy (NULL when none)."""
+        when set by hand (company-dependent: its value for the company, when it
+        differs from the default set for customers there), else its segment's
+        (active), else that default, else the company's default policy (NULL
+        when none). The Python form is res.partner's
+        _collection_effective_policy()."""
         customer, company = SQL.identifier(customer), SQL.identifier(company)
         # values equal to the default are not stored (Odoo keeps the default
         # per company in ir.default), and a stored null means "none"
@@ -229,17 +232,30 @@ class CollectionReceivable(models.AbstractModel):
             "res.partner", "collection_policy_id"
         )
         key = SQL("%s.id::text", company)
+        own = SQL("(%s.collection_policy_id ->> %s)::integer", customer, key)
+        fallback = SQL("(%s::jsonb ->> %s)::integer", fallbacks, key)
         return SQL(
             """COALESCE(
                    CASE WHEN %(customer)s.collection_policy_id ? %(key)s
-                        THEN (%(customer)s.collection_policy_id ->> %(key)s)::integer
-                        ELSE (%(fallbacks)s::jsonb ->> %(key)s)::integer
+                         AND %(own)s IS DISTINCT FROM %(fallback)s
+                        THEN %(own)s
+                   END,
+                   (SELECT segment.policy_id
+                      FROM collection_segment segment
+                     WHERE segment.id
+                           = (%(customer)s.collection_segment_id ->> %(key)s)::integer
+                       AND segment.company_id = %(company)s.id
+                       AND segment.active),
+                   CASE WHEN %(customer)s.collection_policy_id ? %(key)s
+                        THEN %(own)s
+                        ELSE %(fallback)s
                    END,
                    %(company)s.collection_policy_id)""",
             customer=customer,
             company=company,
             key=key,
-            fallbacks=fallbacks,
+            own=own,
+            fallback=fallback,
         )
 
     # -------------------------------------------------------------------------

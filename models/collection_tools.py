@@ -11,6 +11,7 @@ _logger = logging.getLogger(__name__)
 # after their own rights checks): the ORM's public create/write refuse them
 COLLECTION_PROTECTED_FIELDS = (
     "collection_stage_id",
+    "collection_phase",
     "collection_excluded",
     "collection_exclusion_reason",
     "collection_error",
