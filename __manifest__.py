@@ -2,7 +2,7 @@
     "name": "Collections (Cobranzas)",
     "summary": "Automated accounts-receivable follow-up: reminders, escalations, "
     "promises to pay, aging and a weekly portfolio report",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.5.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "account_collections developers",
@@ -41,6 +41,11 @@
         # KPI history and dashboard (issue 19)
         "views/collection_kpi_snapshot_views.xml",
         # users' experience: customer emails, web client, tours (issue 7)
+        # customers answer on the portal (issue 15)
+        "security/collection_portal_security.xml",
+        "data/collection_portal_data.xml",
+        "views/collection_dispute_views.xml",
+        "views/portal_templates.xml",
     ],
     "demo": [],
     "assets": {

@@ -11,6 +11,9 @@ from . import account_partial_reconcile
 from . import collection_report_log
 from . import collection_kpi_snapshot
 from . import collection_promise
+from . import collection_dispute
+from . import collection_payment_claim
+from . import collection_portal
 from . import collection_contact
 from . import collection_worklist
 from . import mail_activity_type

@@ -34,6 +34,7 @@ COLLECTION_PROTECTED_FIELDS = (
     "collection_date_due",
     "collection_promise_ids",
     "collection_contact_ids",
+    "collection_paused_until",
 )
 
 COLLECTION_EXCLUSION_REASONS = [
@@ -256,6 +257,15 @@ class AccountMove(models.Model):
     collection_contact_count = fields.Integer(
         string="Contacts",
         compute="_compute_collection_contact_count",
+        groups="account_collections.group_collection_user",
+    )
+
+    collection_paused_until = fields.Date(
+        string="Collection Paused Until",
+        readonly=True,
+        copy=False,
+        help="The customer answered on the portal (a dispute, or a payment they say "
+        "they made): collection escalation is paused until this day included.",
         groups="account_collections.group_collection_user",
     )
 
@@ -832,10 +842,13 @@ class AccountMove(models.Model):
     @api.model
     def _collection_due_work_extra_where(self, today):
         """Further conditions on ``m`` (account_move) for an invoice to advance:
-        no open promise to pay whose date has not passed (escalation paused)."""
+        no open promise to pay whose date has not passed, no pause from the
+        customer's answer on the portal (escalation paused)."""
         return SQL(
             """
-            NOT EXISTS (
+            (m.collection_paused_until IS NULL
+             OR m.collection_paused_until < %(today)s)
+            AND NOT EXISTS (
                 SELECT 1
                   FROM collection_promise_account_move_rel rel
                   JOIN collection_promise p ON p.id = rel.promise_id

@@ -22,3 +22,5 @@ from . import test_controls_more
 from . import test_kpi_history
 from . import test_kpi_charts
 from . import test_kpi_dashboard
+from . import test_portal
+from . import test_portal_answers
