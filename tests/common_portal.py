@@ -31,7 +31,7 @@ class PortalCommon(CollectionCommon):
             .create(
                 {
                     "login": "paula",
-                    "password": "paula-portal",
+                    "password": "paula",
                     "partner_id": cls.portal_contact.id,
                     "company_id": cls.company.id,
                     "company_ids": [Command.set(cls.company.ids)],

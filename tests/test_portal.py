@@ -17,7 +17,7 @@ class TestPortalPage(PortalCommon, HttpCase):
     """/my/collections: who sees what."""
 
     def test_portal_user_sees_own_customer_invoices_only(self):
-        self.authenticate("paula", "paula-portal")
+        self.authenticate("paula", "paula")
         response = self._page()
         self.assertEqual(response.status_code, 200)
         self.assertIn(self.invoice_1.name, response.text)
@@ -95,7 +95,7 @@ class TestPortalRefusals(PortalCommon, HttpCase):
             "dispute", self._dispute_data(self.invoice_other), token
         )
         self.assertEqual(response.status_code, 404)
-        self.authenticate("paula", "paula-portal")
+        self.authenticate("paula", "paula")
         response = self._answer("promise", self._promise_data(self.invoice_other))
         self.assertEqual(response.status_code, 404)
         self.assertNothingWritten(before)
@@ -135,7 +135,7 @@ class TestPortalRefusals(PortalCommon, HttpCase):
             "promise", self._promise_data(self.invoice_1), self._token(), csrf=False
         )
         self.assertEqual(response.status_code, 400)
-        self.authenticate("paula", "paula-portal")
+        self.authenticate("paula", "paula")
         response = self._answer(
             "dispute", self._dispute_data(self.invoice_1), csrf=False
         )

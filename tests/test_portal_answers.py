@@ -16,7 +16,7 @@ class TestPortalAnswers(PortalCommon, HttpCase):
         )
 
     def test_portal_user_promises_two_invoices(self):
-        self.authenticate("paula", "paula-portal")
+        self.authenticate("paula", "paula")
         moves = self.invoice_1 | self.invoice_2
         response = self._answer("promise", self._promise_data(moves, amount=1500.0))
         self.assertEqual(response.status_code, 303, self._error(response))
