@@ -261,7 +261,6 @@ class AccountMove(models.Model):
     )
 
     collection_paused_until = fields.Date(
-        string="Collection Paused Until",
         readonly=True,
         copy=False,
         help="The customer answered on the portal (a dispute, or a payment they say "

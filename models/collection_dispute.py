@@ -142,9 +142,7 @@ class CollectionDispute(models.Model):
     def _collection_check_decidable(self):
         self.check_access("write")
         if not self.env.user.has_group("account_collections.group_collection_user"):
-            raise AccessError(
-                self.env._("Only collection users decide disputes.")
-            )
+            raise AccessError(self.env._("Only collection users decide disputes."))
         decided = self.filtered(lambda d: d.state != "open")
         if decided:
             raise UserError(

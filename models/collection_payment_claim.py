@@ -73,9 +73,7 @@ class CollectionPaymentClaim(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not self.env.su:
-            raise AccessError(
-                self.env._("Customers say they paid on the portal.")
-            )
+            raise AccessError(self.env._("Customers say they paid on the portal."))
         return super().create(vals_list)
 
     def write(self, vals):

@@ -255,9 +255,7 @@ class CollectionPortal(models.AbstractModel):
                 )
         if len(moves.company_id) > 1 or len(moves.currency_id) > 1:
             raise UserError(
-                self.env._(
-                    "Choose invoices of one company and one currency at a time."
-                )
+                self.env._("Choose invoices of one company and one currency at a time.")
             )
 
     @api.model
@@ -280,8 +278,7 @@ class CollectionPortal(models.AbstractModel):
             raise UserError(self.env._("The amount must be greater than zero."))
         if (
             maximum is not None
-            and float_compare(amount, maximum, precision_rounding=currency.rounding)
-            > 0
+            and float_compare(amount, maximum, precision_rounding=currency.rounding) > 0
         ):
             raise UserError(
                 self.env._(
@@ -308,9 +305,7 @@ class CollectionPortal(models.AbstractModel):
             content = upload.read(ATTACHMENT_MAX_BYTES + 1)
             if len(content) > ATTACHMENT_MAX_BYTES:
                 raise UserError(
-                    self.env._(
-                        "%(file)s is larger than 10 MB.", file=upload.filename
-                    )
+                    self.env._("%(file)s is larger than 10 MB.", file=upload.filename)
                 )
             mimetype = guess_mimetype(content)
             if mimetype not in ATTACHMENT_TYPES:
@@ -712,7 +707,9 @@ class CollectionPortal(models.AbstractModel):
             )
         for claim in claims:
             for move in claim.move_ids:
-                until[move.id] = max(until[move.id] or claim.paused_until, claim.paused_until)
+                until[move.id] = max(
+                    until[move.id] or claim.paused_until, claim.paused_until
+                )
         for date, date_moves in moves.sudo().grouped(lambda m: until[m.id]).items():
             date_moves._collection_write({"collection_paused_until": date})
 
@@ -753,9 +750,7 @@ class CollectionPortal(models.AbstractModel):
             self.env["ir.qweb"]
             .sudo()
             .with_context(lang=lang)
-            ._render(
-                template, {"partner": recipient, "company": company, **values}
-            )
+            ._render(template, {"partner": recipient, "company": company, **values})
         )
         self.env["mail.mail"].sudo().create(
             {

@@ -39,9 +39,7 @@ class PortalCommon(CollectionCommon):
                 }
             )
         )
-        cls.invoice_1 = cls._post_invoice(
-            cls.today - timedelta(days=3), amount=1200.0
-        )
+        cls.invoice_1 = cls._post_invoice(cls.today - timedelta(days=3), amount=1200.0)
         cls.invoice_2 = cls._post_invoice(cls.today + timedelta(days=5), amount=800.0)
         cls.invoice_other = cls._post_invoice(
             cls.today - timedelta(days=3), amount=500.0, partner=cls.customer_2

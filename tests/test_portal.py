@@ -87,7 +87,8 @@ class TestPortalRefusals(PortalCommon, HttpCase):
             response = self._answer("promise", self._promise_data(moves), token)
             self.assertEqual(response.status_code, 404)
         response = self._answer(
-            "dispute", [("move_id", "999999"), ("reason", "other"), ("message", "x")],
+            "dispute",
+            [("move_id", "999999"), ("reason", "other"), ("message", "x")],
             token,
         )
         self.assertEqual(response.status_code, 404)
@@ -176,7 +177,10 @@ class TestPortalRefusals(PortalCommon, HttpCase):
         cases = [
             (self._promise_data(self.invoice_1, days=-1), "today or a later day"),
             (self._promise_data(self.invoice_1, days=31), "at most 30 days"),
-            (self._promise_data(self.invoice_1, amount=1200.01), "more than what is due"),
+            (
+                self._promise_data(self.invoice_1, amount=1200.01),
+                "more than what is due",
+            ),
             (self._promise_data(self.invoice_1, amount=-5), "greater than zero"),
             (self._promise_data(self.invoice_1, amount="nan"), "valid amount"),
             (self._promise_data(self.invoice_2), "not open any more"),

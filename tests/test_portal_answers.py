@@ -124,7 +124,12 @@ class TestPortalAnswers(PortalCommon, HttpCase):
                 ("reference", "TRF-778"),
             ],
             self._token(),
-            files=[("proof", ("receipt.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png"))],
+            files=[
+                (
+                    "proof",
+                    ("receipt.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png"),
+                )
+            ],
         )
         self.assertEqual(response.status_code, 303, self._error(response))
         claim = self.env["collection.payment.claim"].search([])
@@ -181,7 +186,11 @@ class TestPortalAnswersAccess(PortalCommon, HttpCase):
     def test_nobody_writes_the_customers_answer(self):
         self._answer("dispute", self._dispute_data(self.invoice_1), self._token())
         dispute = self.env["collection.dispute"].search([]).with_user(self.salesperson)
-        for vals in ({"state": "accepted"}, {"reason": "other"}, {"paused_until": False}):
+        for vals in (
+            {"state": "accepted"},
+            {"reason": "other"},
+            {"paused_until": False},
+        ):
             with self.assertRaises(AccessError):
                 dispute.write(vals)
         with self.assertRaises(AccessError):

@@ -115,7 +115,9 @@ class TestPortalTours(PortalCommon, AccountTestMockOnlineSyncCommon):
         cls.customer.name = "Tour Customer"
 
     def test_portal_user_promises_two_invoices(self):
-        self.start_tour("/my/collections", "account_collections_portal_promise", login="paula")
+        self.start_tour(
+            "/my/collections", "account_collections_portal_promise", login="paula"
+        )
         promise = self.env["collection.promise"].search(
             [("partner_id", "=", self.customer.id)]
         )
@@ -132,6 +134,8 @@ class TestPortalTours(PortalCommon, AccountTestMockOnlineSyncCommon):
         self.assertEqual(dispute.move_id, self.invoice_1)
         self.assertEqual(dispute.reason, "not_received")
         self.assertEqual(dispute.attachment_ids.name, "delivery.pdf")
-        self.start_tour("/odoo", "account_collections_dispute_accept", login="salesperson")
+        self.start_tour(
+            "/odoo", "account_collections_dispute_accept", login="salesperson"
+        )
         self.assertEqual(dispute.state, "accepted")
         self.assertEqual(self.invoice_1.collection_exclusion_reason, "dispute")

@@ -8,7 +8,9 @@ from odoo.tools import SQL
 def migrate(cr, version):
     if not version:
         return
-    cr.execute(SQL("UPDATE collection_promise SET source = 'internal' WHERE source IS NULL"))
+    cr.execute(
+        SQL("UPDATE collection_promise SET source = 'internal' WHERE source IS NULL")
+    )
     cr.execute(
         SQL(
             "UPDATE collection_policy SET dispute_pause_days = 14 "
