@@ -419,12 +419,13 @@ class CollectionPortal(models.AbstractModel):
         min_percent = policy.promise_min_percent if policy else 0.0
         minimum = currency.round(due * min_percent / 100.0)
         if float_compare(amount, minimum, precision_rounding=currency.rounding) < 0:
+            percent = f"{min_percent:g}"
             raise UserError(
                 self.env._(
                     "The amount must be at least %(minimum)s (%(percent)s%% of what "
                     "is due).",
                     minimum=format_amount(self.env, minimum, currency),
-                    percent=f"{min_percent:g}",
+                    percent=percent,
                 )
             )
         taken = moves.filtered(lambda m: m._collection_open_promise())

@@ -1,4 +1,5 @@
 import io
+import re
 from datetime import datetime, timedelta
 
 from werkzeug.datastructures import FileStorage
@@ -45,6 +46,21 @@ class TestPortalPage(PortalCommon, HttpCase):
         self.assertEqual(len(mail), 1)
         token = mail.body_html.split("/my/collections?access_token=")[1].split('"')[0]
         self.assertIn(self.invoice_1.name, self._page(token).text)
+
+    def test_invoice_portal_page_leads_to_the_answers(self):
+        response = self.url_open(self.invoice_1.get_portal_url())
+        self.assertEqual(response.status_code, 200)
+        link = re.search(
+            r'o_collection_answer_link" href="[^"]*(/my/[^"]+)"', response.text
+        )
+        page = self.url_open(link.group(1).replace("&amp;", "&"))
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(self.invoice_2.name, page.text)
+        self.assertNotIn(self.invoice_other.name, page.text)
+        # the customer's portal user goes to their own page
+        self.authenticate("paula", "paula")
+        response = self.url_open(self.invoice_1.get_portal_url())
+        self.assertIn('o_collection_answer_link" href="/my/collections"', response.text)
 
     def test_anonymous_without_token_is_sent_to_login(self):
         response = self.url_open("/my/collections", allow_redirects=False)
