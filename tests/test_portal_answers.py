@@ -159,6 +159,53 @@ class TestPortalAnswers(PortalCommon, HttpCase):
         claim.with_user(manager).action_done()
         self.assertFalse(self.invoice_1.collection_paused_until)
 
+    def test_weekly_report_counts_the_portal_answers(self):
+        self.authenticate("paula", "paula")
+        self._answer("promise", self._promise_data(self.invoice_2, amount=800.0))
+        self._answer("dispute", self._dispute_data(self.invoice_1))
+        self._answer(
+            "dispute",
+            [
+                ("move_id", str(self.invoice_other.id)),
+                ("reason", "other"),
+                ("message", "x"),
+            ],
+            self._token(self.customer_2),
+        )
+        disputes = self.env["collection.dispute"].search([], order="id")
+        self.assertEqual(len(disputes), 2)
+        disputes[0].with_user(self.salesperson).action_accept()
+        disputes[1].reject_reason = "Delivered and signed."
+        disputes[1].with_user(self.salesperson).action_reject()
+        # an internal promise is not a portal one
+        self.env["collection.promise"].create(
+            {
+                "move_ids": self.invoice_other.ids,
+                "promised_date": self.today + timedelta(days=3),
+                "amount": 500.0,
+            }
+        )
+        kpis = self.env["collection.portfolio.report"]._collection_kpis(
+            self.company.ids, self.today
+        )
+        self.assertEqual(kpis["promises_made"], 2)
+        self.assertEqual(kpis["portal_promises"], 1)
+        self.assertEqual(kpis["disputes_opened"], 2)
+        self.assertEqual(kpis["disputes_accepted"], 1)
+        self.assertEqual(kpis["disputes_rejected"], 1)
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html(
+                "account_collections.action_report_portfolio_status",
+                self.company.ids,
+                data={"date_to": str(self.today)},
+            )[0]
+            .decode()
+        )
+        self.assertIn("Disputes opened in the period, by reason", html)
+        self.assertRegex(html, r"Wrong amount</td>\s*<td[^>]*>1</td>\s*<td[^>]*>1<")
+        self.assertRegex(html, r"Other</td>\s*<td[^>]*>1</td>\s*<td[^>]*>0</td>")
+
 
 @tagged("post_install", "-at_install")
 class TestPortalAnswersAccess(PortalCommon, HttpCase):
