@@ -82,9 +82,38 @@ class TestPortalPage(PortalCommon, HttpCase):
     def test_page_in_the_customers_language(self):
         self._load_spanish()
         self.customer.lang = "es_ES"
-        response = self._page(self._token())
+        token = self._token()
+        response = self._page(token)
         self.assertIn("Prometer pagar", response.text)
         self.assertNotIn("Promise to pay", response.text)
+        # and so are its refusals
+        response = self._answer(
+            "promise", self._promise_data(self.invoice_1, days=-1), token
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("La fecha de pago debe ser hoy o un día posterior", response.text)
+
+    def test_token_shows_the_invoices_of_its_company_only(self):
+        company_2 = self.setup_other_company(name="Other Company")["company"]
+        invoice_company_2 = self._post_invoice(
+            self.today - timedelta(days=3), company=company_2
+        )
+        page = self._page(self._token()).text
+        self.assertIn(self.invoice_1.name, page)
+        self.assertNotIn("Other Company", page)
+        self.assertNotIn(f'value="{invoice_company_2.id}"', page)
+        # nor may it answer for them
+        before = self._answers()
+        response = self._answer(
+            "promise", self._promise_data(invoice_company_2), self._token()
+        )
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(self._answers(), before)
+        # the other company's token shows them
+        page = self._page(self._token(company=company_2)).text
+        self.assertIn("Other Company", page)
+        self.assertIn(f'value="{invoice_company_2.id}"', page)
+        self.assertNotIn(f'value="{self.invoice_1.id}"', page)
 
 
 @tagged("post_install", "-at_install")
