@@ -121,7 +121,7 @@ class CollectionCustomerPortal(CustomerPortal):
 
         def submit(portal, customer, companies, author):
             moves = portal._collection_customer_moves(customer, companies, move_ids)
-            portal._collection_submit_promise(
+            portal.env["collection.portal.answer"]._collection_submit_promise(
                 customer, author, moves, post.get("promised_date"), post.get("amount")
             )
 
@@ -141,7 +141,7 @@ class CollectionCustomerPortal(CustomerPortal):
             move = portal._collection_customer_moves(
                 customer, companies, [post.get("move_id")]
             )
-            portal._collection_submit_dispute(
+            portal.env["collection.portal.answer"]._collection_submit_dispute(
                 customer, author, move, post.get("reason"), post.get("message"), files
             )
 
@@ -160,7 +160,7 @@ class CollectionCustomerPortal(CustomerPortal):
 
         def submit(portal, customer, companies, author):
             moves = portal._collection_customer_moves(customer, companies, move_ids)
-            portal._collection_submit_claim(
+            portal.env["collection.portal.answer"]._collection_submit_claim(
                 customer,
                 author,
                 moves,

@@ -185,7 +185,7 @@ class CollectionDispute(models.Model):
                 user=self.env.user.name,
             ) + plaintext2html(dispute.reject_reason)
             dispute.move_id.sudo()._message_log(body=body)
-        self.env["collection.portal"]._collection_send_answer_mail(
+        self.env["collection.portal.answer"]._collection_send_answer_mail(
             self, "account_collections.collection_portal_dispute_rejected_mail"
         )
         return True
@@ -199,7 +199,7 @@ class CollectionDispute(models.Model):
                 state
             ],
         )
-        self.env["collection.portal"]._collection_refresh_pause(self.move_id)
+        self.env["collection.portal.answer"]._collection_refresh_pause(self.move_id)
 
     def _collection_reason_label(self):
         self.ensure_one()

@@ -97,5 +97,5 @@ class CollectionPaymentClaim(models.Model):
         self.activity_feedback(
             ["account_collections.mail_activity_type_collection_payment_claim"]
         )
-        self.env["collection.portal"]._collection_refresh_pause(self.move_ids)
+        self.env["collection.portal.answer"]._collection_refresh_pause(self.move_ids)
         return True
