@@ -47,6 +47,11 @@
         # KPI history and dashboard (issue 19)
         "views/collection_kpi_snapshot_views.xml",
         # users' experience: customer emails, web client, tours (issue 7)
+        # customers answer on the portal (issue 15)
+        "security/collection_portal_security.xml",
+        "data/collection_portal_data.xml",
+        "views/collection_dispute_views.xml",
+        "views/portal_templates.xml",
     ],
     "demo": [],
     "assets": {

@@ -19,6 +19,7 @@ COLLECTION_PROTECTED_FIELDS = (
     "collection_date_due",
     "collection_promise_ids",
     "collection_contact_ids",
+    "collection_paused_until",
 )
 
 COLLECTION_EXCLUSION_REASONS = [
