@@ -29,6 +29,7 @@
         "views/collection_segment_views.xml",
         "views/collection_plan_views.xml",
         "data/collection_plan_data.xml",
+        "report/collection_case_file.xml",
         # promises, contacts, exclusion, worklist (issue 3)
         "views/collection_promise_views.xml",
         "views/collection_contact_views.xml",

@@ -16,6 +16,7 @@ from . import collection_kpi_snapshot
 from . import collection_promise
 from . import collection_promise_judge
 from . import collection_plan
+from . import collection_legal
 from . import collection_dispute
 from . import collection_payment_claim
 from . import collection_portal

@@ -46,6 +46,8 @@ class CollectionEngine(models.AbstractModel):
         work = self._collection_due_work(companies.ids, today)
         batch = dict(work[:batch_size])
         processed = self._collection_process_batch(batch) if batch else 0
+        # the customers whose invoices reached a legal stage are handed over
+        self.env["collection.legal"]._collection_handover_due(today)
         remaining = max(len(work) - len(batch), 0)
         _logger.info(
             "Collection run: %s invoices advanced, %s remaining", processed, remaining

@@ -80,6 +80,22 @@ class CollectionPolicy(models.Model):
         "payment is found and reconciled.",
     )
 
+    legal_user_id = fields.Many2one(
+        "res.users",
+        string="Legal Responsible",
+        tracking=True,
+        domain="[('share', '=', False)]",
+        help="The user who takes over the customers reaching a stage of phase legal: "
+        "they get the handover activity and the case file.",
+    )
+    legal_partner_id = fields.Many2one(
+        "res.partner",
+        string="Law Firm",
+        tracking=True,
+        help="An external contact (a law firm) who receives the case file by email "
+        "when a customer reaches a stage of phase legal.",
+    )
+
     @api.depends("stage_ids")
     def _compute_stage_count(self):
         for policy in self:
