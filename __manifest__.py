@@ -2,7 +2,7 @@
     "name": "Collections (Cobranzas)",
     "summary": "Automated accounts-receivable follow-up: reminders, escalations, "
     "promises to pay, aging and a weekly portfolio report",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "account_collections developers",
@@ -40,6 +40,8 @@
         "views/collection_portfolio_line_views.xml",
         # KPI history and dashboard (issue 19)
         "views/collection_kpi_snapshot_views.xml",
+        # one conversation per customer: statement, worklist by customer (issue 14)
+        "report/collection_statement_report.xml",
         # users' experience: customer emails, web client, tours (issue 7)
     ],
     "demo": [],
