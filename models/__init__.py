@@ -13,5 +13,6 @@ from . import collection_kpi_snapshot
 from . import collection_promise
 from . import collection_contact
 from . import collection_worklist
+from . import collection_worklist_customer
 from . import mail_activity_type
 from . import ir_default
