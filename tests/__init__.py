@@ -22,3 +22,6 @@ from . import test_controls_more
 from . import test_kpi_history
 from . import test_kpi_charts
 from . import test_kpi_dashboard
+from . import test_statement
+from . import test_worklist_customer
+from . import test_unmatched_money
