@@ -7,6 +7,7 @@ from . import base_partner_merge_automatic_wizard
 from . import res_config_settings
 from . import mail_activity
 from . import account_move
+from . import collection_conversation
 from . import account_partial_reconcile
 from . import collection_report_log
 from . import collection_kpi_snapshot

@@ -36,6 +36,13 @@ COLLECTION_PROTECTED_FIELDS = (
     "collection_contact_ids",
 )
 
+# why the customer email an invoice owes was not sent yet
+COLLECTION_MAIL_HOLD_REASONS = [
+    ("interval", "Minimum interval"),
+    ("unmatched", "Money to reconcile"),
+    ("no_email", "No email address"),
+    ("error", "Sending failed"),
+]
 COLLECTION_EXCLUSION_REASONS = [
     ("dispute", "Dispute"),
     ("agreement", "Payment Agreement"),
@@ -128,6 +135,42 @@ class AccountMove(models.Model):
         index="btree_not_null",
         ondelete="set null",
         help="Last collection stage executed on this invoice.",
+        groups="account_collections.group_collection_user",
+    )
+    # the customer email a stage owes, sent once per customer by the run's
+    # mailing step (collection.conversation)
+    collection_mail_stage_id = fields.Many2one(
+        "collection.stage",
+        string="Collection Email Owed",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="Stage whose email to the customer is still to be sent: the next "
+        "collection email to the customer includes this invoice.",
+        groups="account_collections.group_collection_user",
+    )
+    collection_mail_held = fields.Selection(
+        COLLECTION_MAIL_HOLD_REASONS,
+        string="Collection Email Held",
+        readonly=True,
+        copy=False,
+        groups="account_collections.group_collection_user",
+    )
+    collection_mail_date = fields.Date(
+        string="Last Collection Email",
+        readonly=True,
+        copy=False,
+        help="Day of the last collection email to the customer that included this "
+        "invoice.",
+        groups="account_collections.group_collection_user",
+    )
+    collection_mail_checked_date = fields.Date(
+        string="Collection Email Checked On",
+        help="Day the run last held the email this invoice owes, or failed to send "
+        "it: it tries again the next day.",
+        readonly=True,
+        copy=False,
         groups="account_collections.group_collection_user",
     )
     collection_excluded = fields.Boolean(
@@ -787,7 +830,25 @@ class AccountMove(models.Model):
         _logger.info(
             "Collection run: %s invoices advanced, %s remaining", processed, remaining
         )
-        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+        if remaining or (batch and self._collection_due_work(companies.ids, today)):
+            # invoices left, or locked by a concurrent run: the run that
+            # executes the day's last stages emails the customers
+            self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+            return processed
+        # every stage of the day executed: one email per customer, then the digests
+        conversation = self.env["collection.conversation"]
+        customers = conversation._collection_owed_customers(companies.ids, today)
+        mail_batch = customers[:batch_size]
+        handled = conversation._collection_mail_customers(mail_batch, today)
+        remaining = len(customers) - len(mail_batch)
+        _logger.info(
+            "Collection run: %s customers emailed or held, %s remaining",
+            handled,
+            remaining,
+        )
+        self.env["ir.cron"]._notify_progress(
+            done=len(batch) + len(mail_batch), remaining=remaining
+        )
         if not remaining:
             self._collection_send_digests()
             self.env["res.partner"]._collection_refresh_payment_history()
@@ -1054,12 +1115,12 @@ class AccountMove(models.Model):
                     "collection_error_date": False,
                 }
             )
-        # customer emails first, so that the stage's note stays on top of the chatter
+        # the customer emails the stages owe, sent once per customer by the run's
+        # mailing step; the stale ones noted first, under the stage's note
+        conversation = self.env["collection.conversation"]
         for stage in stages.filtered("mail_template_id"):
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
-            stage_moves.with_context(
-                collection_entering_ids=entering.ids
-            )._collection_send_stage_mail(stage)
+            conversation._collection_owe_mail(stage_moves, stage, entering)
         moves._message_log_batch(bodies)
 
     def _collection_send_stage_mail(self, stage):

@@ -1,10 +1,19 @@
+import io
+import logging
+import re
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.tools import SQL
+from odoo.tools.pdf import PdfFileReader, PdfFileWriter
 
 from ..models.collection_receivable import COLLECTION_AGING_LIMITS
 
+_logger = logging.getLogger(__name__)
+
+STATEMENT_REPORT = "account_collections.action_report_customer_statement"
+# the invisible marker that starts each customer's statement in a PDF
+STATEMENT_MARKER = re.compile(r"\[\[statement\s+(\d+)\]\]")
 # the statement lists the payments received in this many days up to its date
 STATEMENT_PAYMENT_DAYS = 30
 
@@ -164,3 +173,70 @@ class CollectionStatementReport(models.AbstractModel):
             "statements": statements,
             "company": company,
         }
+
+    # -------------------------------------------------------------------------
+    # Files per customer
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_statement_files(self, customers, date_at, company):
+        """``{customer id: (content, extension)}``: the statements of
+        ``customers`` (commercial partners) as of ``date_at`` in ``company``, one
+        file each, rendered in one wkhtmltopdf call and split at each customer's
+        marker. Tests get HTML, as Odoo's reports in tests, unless they force the
+        PDF."""
+        report = self.env["ir.actions.report"].with_company(company)
+        data = {"date_at": fields.Date.to_string(date_at), "company_id": company.id}
+        if (
+            tools.config["test_enable"] or tools.config["test_file"]
+        ) and not self.env.context.get("force_report_rendering"):
+            return {
+                customer.id: (
+                    report._render_qweb_html(STATEMENT_REPORT, customer.ids, data)[0],
+                    "html",
+                )
+                for customer in customers
+            }
+        pdf = report._render_qweb_pdf(STATEMENT_REPORT, customers.ids, data)[0]
+        files = self._collection_split_statements(pdf) if len(customers) > 1 else {}
+        if set(files) != set(customers.ids):
+            if len(customers) > 1:
+                _logger.info(
+                    "Customer statements: could not split the PDF of %s customers, "
+                    "rendering them one by one",
+                    len(customers),
+                )
+                return {
+                    customer.id: (
+                        report._render_qweb_pdf(STATEMENT_REPORT, customer.ids, data)[
+                            0
+                        ],
+                        "pdf",
+                    )
+                    for customer in customers
+                }
+            return {customers.id: (pdf, "pdf")}
+        return {customer_id: (content, "pdf") for customer_id, content in files.items()}
+
+    @api.model
+    def _collection_split_statements(self, pdf):
+        """``{customer id: PDF}``: a PDF of several statements cut at the page
+        where each customer's marker is."""
+        reader = PdfFileReader(io.BytesIO(pdf))
+        starts = []
+        pages = reader.pages
+        for number, page in enumerate(pages):
+            text = page.extract_text() or ""
+            starts.extend(
+                (number, int(found)) for found in STATEMENT_MARKER.findall(text)
+            )
+        files = {}
+        for index, (first, customer_id) in enumerate(starts):
+            last = starts[index + 1][0] if index + 1 < len(starts) else len(pages)
+            writer = PdfFileWriter()
+            for number in range(first, last):
+                writer.add_page(pages[number])
+            stream = io.BytesIO()
+            writer.write(stream)
+            files[customer_id] = stream.getvalue()
+        return files

@@ -25,3 +25,4 @@ from . import test_kpi_dashboard
 from . import test_statement
 from . import test_worklist_customer
 from . import test_unmatched_money
+from . import test_customer_conversation

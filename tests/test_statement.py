@@ -1,7 +1,9 @@
+import subprocess
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.base.models.ir_actions_report import IrActionsReport
 
@@ -83,13 +85,30 @@ class TestCustomerStatement(AgingCommon):
             calls.append(args)
             return run(*args, **kwargs)
 
-        with patch.object(IrActionsReport, "_run_wkhtmltopdf", counted):
-            pdf, kind = report.with_context(
-                force_report_rendering=True
-            )._render_qweb_pdf(STATEMENT, customers.ids, {"date_at": AS_OF})
-        self.assertEqual(kind, "pdf")
-        self.assertTrue(pdf.startswith(b"%PDF"))
+        with (
+            patch.object(IrActionsReport, "_run_wkhtmltopdf", counted),
+            mute_logger("odoo.addons.base.models.ir_actions_report"),
+        ):
+            files = (
+                self.env[STATEMENT_MODEL]
+                .with_context(force_report_rendering=True)
+                ._collection_statement_files(customers, AS_OF, self.company)
+            )
         self.assertEqual(len(calls), 1, "both customers in one wkhtmltopdf call")
+        self.assertEqual(set(files), set(customers.ids), "one file per customer")
+        for content, kind in files.values():
+            self.assertEqual(kind, "pdf")
+            self.assertTrue(content.startswith(b"%PDF"))
+        texts = {
+            customer_id: subprocess.run(
+                ["pdftotext", "-", "-"], input=content, capture_output=True, check=True
+            ).stdout.decode()
+            for customer_id, (content, _kind) in files.items()
+        }
+        self.assertIn(self.inv_over_120.name, texts[self.customer.id])
+        self.assertNotIn(self.inv_globex.name, texts[self.customer.id])
+        self.assertIn(self.inv_globex.name, texts[self.customer_2.id])
+        self.assertIn("Estado de cuenta", texts[self.customer_2.id])
 
     def test_printable_from_customers_by_collection_users(self):
         report = self.env.ref(STATEMENT)
