@@ -1,4 +1,3 @@
-import logging
 from collections import defaultdict
 from datetime import timedelta
 
@@ -6,11 +5,12 @@ import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models, tools
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL, format_date, split_every
 
 from .account_move import COLLECTION_MAIL_MAX_DELAY, log_failure
 
-_logger = logging.getLogger(__name__)
+# customer statements rendered per wkhtmltopdf call
+STATEMENT_BATCH = 100
 
 
 class CollectionConversation(models.AbstractModel):
@@ -419,9 +419,11 @@ class CollectionConversation(models.AbstractModel):
         result = {}
         for company, customer_ids in by_company.items():
             customers = self.env["res.partner"].browse(sorted(customer_ids))
-            files = statement.sudo()._collection_statement_files(
-                customers, today, company
-            )
+            files = {}
+            for chunk in split_every(STATEMENT_BATCH, customers.ids, customers.browse):
+                files.update(
+                    statement.sudo()._collection_statement_files(chunk, today, company)
+                )
             attachments = (
                 self.env["ir.attachment"]
                 .sudo()
