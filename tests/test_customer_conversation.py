@@ -245,3 +245,18 @@ class TestCustomerConversation(CollectionCommon):
         self.assertEqual(len(email), 1)
         self.assertIn("(ACM)", email.subject)
         self.assertTrue(healthy)
+
+    def test_manual_sending_from_the_invoice_still_works(self):
+        invoice = self._post_invoice(DUE, amount=300.0)
+        self._run(day(1))
+        self.assertEqual(len(self._emails_to(self.customer)), 1)
+        # inside the interval, the salesperson sends the invoice by hand
+        wizard = (
+            self.env["account.move.send.wizard"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({})
+        )
+        wizard.action_send_and_print()
+        self.assertEqual(len(self._emails_to(self.customer)), 2)
+        # and the run's interval is the run's: the manual email does not count
+        self.assertEqual(invoice.collection_mail_date, day(1))
