@@ -1,3 +1,4 @@
+import logging
 from collections import defaultdict
 from datetime import timedelta
 
@@ -8,6 +9,8 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL, format_date, split_every
 
 from .account_move import COLLECTION_MAIL_MAX_DELAY, log_failure
+
+_logger = logging.getLogger(__name__)
 
 # customer statements rendered per wkhtmltopdf call
 STATEMENT_BATCH = 100
@@ -186,7 +189,18 @@ class CollectionConversation(models.AbstractModel):
                 self._collection_hold_unmatched(group, unmatched[key], due.get(key))
             else:
                 to_send.append(group)
-        statements = self._collection_statements(to_send, today)
+        try:
+            with self.env.cr.savepoint():
+                statements = self._collection_statements(to_send, today)
+        except psycopg2.OperationalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the emails still go
+            _logger.warning(
+                "Collection run: the customer statements could not be rendered, "
+                "the emails go without them: %s",
+                error,
+            )
+            statements = {}
         for group in to_send:
             try:
                 with self.env.cr.savepoint():
