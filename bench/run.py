@@ -39,6 +39,7 @@ TARGETS = {
     "kpis": (0.5, None, "naive"),
     "weekly_job": (3.0, None, None),
     "kpi_backfill": (30.0, None, None),
+    "segments_evaluate": (1.0, None, None),
 }
 LABELS = {
     "daily_first": "First daily run (whole portfolio, stage emails off)",
@@ -55,6 +56,7 @@ LABELS = {
     "report_render": "Portfolio report rendering (KPIs, charts, PDF)",
     "weekly_job": "Weekly job (KPI snapshot, KPIs, charts, report, mails queued)",
     "kpi_backfill": "KPI history: backfill of 52 weeks",
+    "segments_evaluate": "Segments: re-evaluating every customer (2 segments)",
 }
 
 
@@ -217,7 +219,7 @@ class Runner:
 
         with freeze_time(day):
             companies = env["res.company"].search([])
-            return env["account.move"]._collection_due_work(companies.ids, day)
+            return env["collection.engine"]._collection_due_work(companies.ids, day)
 
     def steady(self, registry, measures, naive_baseline=True):
         """The next day on the processed portfolio, rolled back after each run."""
@@ -490,6 +492,36 @@ class Runner:
                 naive.kpis(env, env["res.company"].browse(company), today)
             self.baseline("kpis", "naive", [m], "loops over invoices and items")
 
+    # -- segments ----------------------------------------------------------------------
+
+    def segments(self):
+        """Re-evaluating the two shipped segments (activated) for every customer
+        of the company: the figures query, one query per segment, the changes
+        written and logged in the customers' chatter."""
+        today, company = self.today, self.company_id
+
+        def activate(env):
+            segments = env.ref(
+                "account_collections.collection_segment_high_risk"
+            ) | env.ref("account_collections.collection_segment_reliable")
+            segments.write({"active": True, "company_id": company})
+            return segments
+
+        def evaluate(env, segments):
+            changed = env["collection.segment"]._collection_evaluate(
+                env["res.company"].browse(company), today
+            )
+            env.cr.execute(
+                "SELECT count(DISTINCT m.commercial_partner_id) FROM account_move m "
+                "WHERE m.company_id = %s AND m.move_type = 'out_invoice' "
+                "AND m.state = 'posted'",
+                [company],
+            )
+            return changed, env.cr.fetchone()[0]
+
+        changed, customers = self.measure("segments_evaluate", evaluate, setup=activate)
+        self.results["segments_evaluate"].update(customers=customers, changed=changed)
+
     # -- checks and output -------------------------------------------------------------
 
     def check(self, name, value, expected):
@@ -633,7 +665,9 @@ def main():
         action="store_false",
         help="skip the daily run with the customer emails of the default policy",
     )
-    parser.add_argument("--only", help="comma-separated parts: daily,aging,xlsx,weekly")
+    parser.add_argument(
+        "--only", help="comma-separated parts: daily,aging,xlsx,weekly,segments"
+    )
     parser.add_argument("--template", help="template database (reported only)")
     parser.add_argument("--json")
     parser.add_argument("--markdown")
@@ -644,7 +678,7 @@ def main():
         "and <!-- bench:end --> is replaced by the new one",
     )
     args = parser.parse_args()
-    parts = set((args.only or "daily,aging,xlsx,weekly").split(","))
+    parts = set((args.only or "daily,aging,xlsx,weekly,segments").split(","))
 
     import odoo
 
@@ -703,6 +737,8 @@ def main():
         runner.xlsx()
     if "weekly" in parts:
         runner.weekly()
+    if "segments" in parts:
+        runner.segments()
     runner.evaluate()
     output = {
         "dataset": dataset,

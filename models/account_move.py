@@ -1,43 +1,16 @@
-import logging
-from collections import defaultdict
 from datetime import timedelta
 
-import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.osv import expression
-from odoo.tools import SQL, format_date, plaintext2html
+from odoo.tools import SQL, plaintext2html
 
 from .collection_receivable import COLLECTION_OPEN_PAYMENT_STATES
-
-_logger = logging.getLogger(__name__)
-
-# an invoice whose first stage is reached later than this (days) gets no stale email
-COLLECTION_MAIL_MAX_DELAY = 7
-# the customer emails list at most this many open invoices (a large debtor has
-# hundreds); the others are counted, and the total covers them all
-COLLECTION_MAIL_MAX_INVOICES = 20
-# activities listed in a user's digest email (the rest are counted): a first run
-# over a large portfolio creates thousands per user
-COLLECTION_DIGEST_MAX_ACTIVITIES = 200
-
-# written only by the daily run and the collection wizards (with superuser rights,
-# after their own rights checks): the ORM's public create/write refuse them
-COLLECTION_PROTECTED_FIELDS = (
-    "collection_stage_id",
-    "collection_excluded",
-    "collection_exclusion_reason",
-    "collection_error",
-    "collection_error_date",
-    "collection_date_due",
-    "collection_promise_ids",
-    "collection_contact_ids",
-    "collection_mail_stage_id",
-    "collection_mail_held",
-    "collection_mail_date",
-    "collection_mail_checked_date",
+from .collection_tools import (
+    COLLECTION_EXCLUSION_REASONS,
+    COLLECTION_PROTECTED_FIELDS,
+    without_defaults,
 )
 
 # why the customer email an invoice owes was not sent yet
@@ -47,86 +20,6 @@ COLLECTION_MAIL_HOLD_REASONS = [
     ("no_email", "No email address"),
     ("error", "Sending failed"),
 ]
-COLLECTION_EXCLUSION_REASONS = [
-    ("dispute", "Dispute"),
-    ("agreement", "Payment Agreement"),
-    ("legal", "Legal Action"),
-    ("other", "Other"),
-]
-
-
-def without_defaults(records, fnames):
-    """``records`` without the context's default values for ``fnames``: a caller's
-    context is no way round the fields a user may not set."""
-    context = records.env.context
-    dropped = {f"default_{fname}" for fname in fnames}.intersection(context)
-    if not dropped:
-        return records
-    # a new environment: with_context() can add keys, not remove them
-    return records.with_env(
-        records.env(
-            context={key: value for key, value in context.items() if key not in dropped}
-        )
-    )
-
-
-def run_isolated(records, process, on_error):
-    """Run ``process(records)``; if it fails, run it record by record so that one
-    record's failure, handed to ``on_error(record, error)``, does not stop the
-    others. Each attempt runs in a savepoint: a failed one leaves nothing
-    half-written. Concurrency errors are not isolated: the whole call must be
-    retried (the scheduler does it)."""
-    if not records:
-        return
-    cr = records.env.cr
-    try:
-        with cr.savepoint():
-            process(records)
-        return
-    except psycopg2.OperationalError:
-        raise
-    except Exception:  # noqa: BLE001 - isolate the faulty records below
-        _logger.info(
-            "Collection run: a step failed on %s %s records, retrying one by one",
-            len(records),
-            records._name,
-        )
-    for record in records:
-        try:
-            with cr.savepoint():
-                process(record)
-        except psycopg2.OperationalError:
-            raise
-        except Exception as error:  # noqa: BLE001 - logged on the record
-            on_error(record, error)
-
-
-def log_failure(record, text, error):
-    """Log a failure of the run in ``record``'s chatter (``text``, then the error)
-    and in the server log. Logging never stops the run: when even the chatter
-    cannot be written, the server log keeps it."""
-    message = str(error) or error.__class__.__name__
-    _logger.warning(
-        "Collection run could not process %s %s (id %s): %s",
-        record._description,
-        record.display_name,
-        record.id,
-        message,
-    )
-    try:
-        with record.env.cr.savepoint():
-            record.sudo()._message_log(
-                body=Markup("<p>%s</p><pre>%s</pre>") % (text, message)
-            )
-    except psycopg2.OperationalError:
-        raise
-    except Exception as log_error:  # noqa: BLE001 - the server log keeps it
-        _logger.warning(
-            "Collection run could not log the failure on %s (id %s): %s",
-            record.display_name,
-            record.id,
-            log_error,
-        )
 
 
 class AccountMove(models.Model):
@@ -175,6 +68,12 @@ class AccountMove(models.Model):
         "it: it tries again the next day.",
         readonly=True,
         copy=False,
+        groups="account_collections.group_collection_user",
+    )
+    collection_phase = fields.Selection(
+        related="collection_stage_id.phase",
+        store=True,
+        string="Collection Phase",
         groups="account_collections.group_collection_user",
     )
     collection_excluded = fields.Boolean(
@@ -402,63 +301,15 @@ class AccountMove(models.Model):
         """Days overdue compared with ``value``, as a condition on the due date:
         an open invoice is ``today - collection_date_due`` days overdue (0 when
         not yet due), any other move 0."""
-        if operator not in ("=", "!=", "<", "<=", ">", ">="):
-            raise UserError(
-                self.env._(
-                    "Days overdue cannot be searched with '%(operator)s'.",
-                    operator=operator,
-                )
-            )
-        try:
-            days = int(value or 0)
-        except (TypeError, ValueError) as error:
-            raise UserError(
-                self.env._(
-                    "Days overdue must be a whole number, not '%(value)s'.", value=value
-                )
-            ) from error
-        today = fields.Date.context_today(self)
-        is_open = [
-            *self._collection_open_domain(),
-            ("collection_date_due", "!=", False),
-        ]
-
-        def more_than(limit):
-            """Domain of the moves more than ``limit`` days overdue."""
-            if limit < 0:
-                return [expression.TRUE_LEAF]
-            return is_open + [
-                ("collection_date_due", "<", today - timedelta(days=limit))
-            ]
-
-        def negate(domain):
-            return ["!", *expression.normalize_domain(domain)]
-
-        if operator == ">":
-            return more_than(days)
-        if operator == ">=":
-            return more_than(days - 1)
-        if operator == "<=":
-            return negate(more_than(days))
-        if operator == "<":
-            return negate(more_than(days - 1))
-        if days < 0:
-            exactly = [expression.FALSE_LEAF]
-        elif days == 0:
-            exactly = negate(more_than(0))
-        else:
-            exactly = is_open + [
-                ("collection_date_due", "=", today - timedelta(days=days))
-            ]
-        return exactly if operator == "=" else negate(exactly)
+        return self.env["collection.receivable"]._collection_days_overdue_domain(
+            operator, value, fields.Date.context_today(self)
+        )
 
     @api.depends("company_id", "commercial_partner_id")
     def _compute_collection_policy_id(self):
         for move in self:
             partner = move.commercial_partner_id.with_company(move.company_id)
-            move.collection_policy_id = (
-                partner.collection_policy_id or move.company_id.collection_policy_id
-            )
+            move.collection_policy_id = partner._collection_effective_policy()
 
     @api.depends(
         "collection_stage_id",
@@ -512,25 +363,9 @@ class AccountMove(models.Model):
 
     @api.depends("partner_id.email", "commercial_partner_id.email")
     def _compute_collection_mail_partner_id(self):
-        commercial = self.commercial_partner_id
-        contacts = self.env["res.partner"].search(
-            [
-                ("commercial_partner_id", "in", commercial.ids),
-                ("collection_mail_contact", "=", True),
-                ("email", "!=", False),
-            ],
-            order="commercial_partner_id, id",
-        )
-        contact_of = {}
-        for contact in contacts:
-            contact_of.setdefault(contact.commercial_partner_id, contact)
+        recipients = self.env["collection.mailing"]._collection_recipients(self)
         for move in self:
-            customer = move.commercial_partner_id
-            if move.partner_id.email and move.partner_id != customer:
-                recipient = move.partner_id
-            else:
-                recipient = contact_of.get(customer) or (customer.email and customer)
-            move.collection_mail_partner_id = recipient or False
+            move.collection_mail_partner_id = recipients[move]
 
     @api.depends_context("uid", "allowed_company_ids")
     @api.depends("commercial_partner_id", "company_id")
@@ -538,65 +373,12 @@ class AccountMove(models.Model):
         """The customer's open invoices and total, as the reader may see them: all
         of them for the daily run (superuser) writing to the customer, only their
         own for a salesperson limited to their own documents."""
-        keys = {(m.commercial_partner_id.id, m.company_id.id) for m in self}
-        domain = [
-            *self._collection_open_domain(),
-            ("commercial_partner_id", "in", [key[0] for key in keys]),
-            ("company_id", "in", [key[1] for key in keys]),
-        ]
-        totals = defaultdict(lambda: [0, 0.0, set()])
-        for partner, company, currency, count, amount in self._read_group(
-            domain,
-            ["commercial_partner_id", "company_id", "currency_id"],
-            ["__count", "amount_residual:sum"],
-        ):
-            total = totals[partner.id, company.id]
-            total[0] += count
-            total[1] += amount
-            total[2].add(currency.id)
-        # the first invoices of each customer by due date, in one query
-        self.flush_model(
-            ["commercial_partner_id", "company_id", "collection_date_due", "name"]
-        )
-        query = self._search(domain)
-        rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT id, commercial_partner_id, company_id
-                  FROM (
-                        SELECT m.id, m.commercial_partner_id, m.company_id,
-                               ROW_NUMBER() OVER (
-                                   PARTITION BY m.commercial_partner_id, m.company_id
-                                   ORDER BY m.collection_date_due, m.name, m.id
-                               ) AS position
-                          FROM account_move m
-                         WHERE m.id IN %(ids)s
-                       ) ranked
-                 WHERE position <= %(limit)s
-              ORDER BY position
-                """,
-                ids=query.subselect(),
-                limit=COLLECTION_MAIL_MAX_INVOICES,
-            )
-        )
-        first = defaultdict(list)
-        for move_id, partner_id, company_id in rows:
-            first[partner_id, company_id].append(move_id)
+        open_invoices = self.env["collection.mailing"]._collection_open_invoices(self)
         for move in self:
-            key = (move.commercial_partner_id.id, move.company_id.id)
-            listed = self.browse(first.get(key, []))
-            this = move._origin
-            if this.id and this not in listed and this._collection_is_open():
-                # this invoice is always listed, in its place by due date
-                listed = (listed[: COLLECTION_MAIL_MAX_INVOICES - 1] | this).sorted(
-                    lambda m: (m.collection_date_due, m.name, m.id)
-                )
-            count, amount, currencies = totals.get(key, (0, 0.0, set()))
+            listed, count, amount = open_invoices[move]
             move.collection_open_invoice_ids = listed
             move.collection_open_invoice_count = count
-            move.collection_open_amount = (
-                amount if currencies == {move.currency_id.id} else 0.0
-            )
+            move.collection_open_amount = amount
 
     # -------------------------------------------------------------------------
     # Business rules
@@ -723,22 +505,11 @@ class AccountMove(models.Model):
             .sorted("id")[:1]
         )
 
-    def _collection_closing_reason(self):
-        """Why the collection process no longer follows this invoice (empty if it does)."""
+    def _collection_open_promise(self):
+        """The open promise to pay of the invoice, if any (sudo)."""
         self.ensure_one()
-        if self.state != "posted":
-            return self.env._("The invoice is no longer posted.")
-        if self.payment_state == "paid":
-            return self.env._("The invoice is paid.")
-        if self.payment_state == "in_payment":
-            return self.env._("The invoice is in payment.")
-        if self.payment_state == "reversed":
-            return self.env._("The invoice was reversed by a credit note.")
-        if self.collection_excluded:
-            return self.env._("The invoice was excluded from collection.")
-        if not self._collection_is_open():
-            return self.env._("The invoice has nothing left to collect.")
-        return ""
+        promises = self.sudo().collection_promise_ids
+        return promises.filtered(lambda p: p.state == "open")[:1]
 
     def _collection_action_view_invoices(self):
         """Window action on these customer invoices (the form when there is one)."""
@@ -750,56 +521,6 @@ class AccountMove(models.Model):
         if len(self) == 1:
             action.update(views=[(False, "form")], res_id=self.id)
         return action
-
-    def _collection_open_activities(self):
-        return (
-            self.env["mail.activity"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", "account.move"),
-                    ("res_id", "in", self.ids),
-                    ("collection_stage_id", "!=", False),
-                ]
-            )
-        )
-
-    def _collection_followup_activities(self):
-        """Open collection activities of the invoices: the stages' ones and the
-        ones for broken promises."""
-        return (
-            self.env["mail.activity"]
-            .sudo()
-            .search(
-                [
-                    ("res_model", "=", "account.move"),
-                    ("res_id", "in", self.ids),
-                    "|",
-                    ("collection_stage_id", "!=", False),
-                    ("collection_promise_id", "!=", False),
-                ]
-            )
-        )
-
-    def _collection_open_promise(self):
-        """The open promise to pay of the invoice, if any (sudo)."""
-        self.ensure_one()
-        promises = self.sudo().collection_promise_ids
-        return promises.filtered(lambda p: p.state == "open")[:1]
-
-    def _collection_close_settled(self):
-        """Mark done the collection activities of invoices no longer followed."""
-        activities = self._collection_followup_activities()
-        if not activities:
-            return
-        by_move = activities.grouped("res_id")
-        by_reason = defaultdict(lambda: self.env["mail.activity"])
-        for move in self.browse(list(by_move)):
-            reason = move._collection_closing_reason()
-            if reason:
-                by_reason[reason] |= by_move[move.id]
-        for reason, reason_activities in by_reason.items():
-            reason_activities.action_feedback(feedback=reason)
 
     # -------------------------------------------------------------------------
     # Daily run
@@ -814,172 +535,9 @@ class AccountMove(models.Model):
         remains, and the last call sends each responsible user one digest email.
         Re-running is harmless: an invoice only moves to a stage later than its
         current one, and the stage is written in the same transaction as its
-        activity.
+        activity. The work is ``collection.engine``'s.
         """
-        if not self.env.context.get("lang"):
-            # the scheduler gives no language: write the chatter notes in the
-            # language of the cron user's company, not in the English source strings
-            lang = self.env.company.partner_id.lang or self.env.user.lang
-            self = self.with_context(lang=lang)  # noqa: PLW0642
-        today = fields.Date.context_today(self)
-        companies = self.env["res.company"].search([])
-        # computed from today's date: not from a value cached on another day
-        self.env["account.move"].invalidate_model(["collection_days_overdue"])
-        self._collection_close_stale_activities()
-        self.env["collection.promise"]._collection_judge_due(today)
-        work = self._collection_due_work(companies.ids, today)
-        batch = dict(work[:batch_size])
-        processed = self._collection_process_batch(batch) if batch else 0
-        remaining = max(len(work) - len(batch), 0)
-        _logger.info(
-            "Collection run: %s invoices advanced, %s remaining", processed, remaining
-        )
-        if remaining or (batch and self._collection_due_work(companies.ids, today)):
-            # invoices left, or locked by a concurrent run: the run that
-            # executes the day's last stages emails the customers
-            self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
-            return processed
-        # every stage of the day executed: one email per customer, then the digests
-        conversation = self.env["collection.conversation"]
-        customers = conversation._collection_owed_customers(companies.ids, today)
-        mail_batch = customers[:batch_size]
-        handled = conversation._collection_mail_customers(mail_batch, today)
-        remaining = len(customers) - len(mail_batch)
-        _logger.info(
-            "Collection run: %s customers emailed or held, %s remaining",
-            handled,
-            remaining,
-        )
-        self.env["ir.cron"]._notify_progress(
-            done=len(batch) + len(mail_batch), remaining=remaining
-        )
-        if not remaining:
-            self._collection_send_digests()
-            self.env["res.partner"]._collection_refresh_payment_history()
-        return processed
-
-    @api.model
-    def _collection_due_work(self, company_ids, today):
-        """Return ``[(move_id, stage_id)]``: for each open invoice whose next stage
-        date is reached, the latest stage reached (so that a late start does not
-        flood the salesperson with every earlier stage)."""
-        self.env.flush_all()
-        receivable = self.env["collection.receivable"]
-        query = SQL(
-            """
-            SELECT DISTINCT ON (m.id) m.id, s.id
-              FROM account_move m
-              %(invoice_joins)s
-              JOIN collection_policy pol ON pol.id = %(policy)s AND pol.active
-              JOIN collection_stage s ON s.policy_id = pol.id AND s.active
-         LEFT JOIN collection_stage cur ON cur.id = m.collection_stage_id
-             WHERE %(open)s
-               AND m.company_id = ANY(%(company_ids)s)
-               AND m.collection_date_due IS NOT NULL
-               AND (rcv_company.collection_start_date IS NULL
-                    OR m.collection_date_due >= rcv_company.collection_start_date)
-               AND m.collection_date_due + s.day_offset <= %(today)s
-               AND (cur.id IS NULL OR s.day_offset > cur.day_offset)
-               AND (m.collection_error_date IS NULL
-                    OR m.collection_error_date < %(today)s)
-               AND %(extra)s
-          ORDER BY m.id, s.day_offset DESC
-            """,
-            open=receivable._collection_open_sql("m"),
-            invoice_joins=receivable._collection_invoice_joins("m", alias="rcv"),
-            policy=receivable._collection_policy_sql("rcv"),
-            company_ids=list(company_ids),
-            today=today,
-            extra=self._collection_due_work_extra_where(today),
-        )
-        return self.env.execute_query(query)
-
-    @api.model
-    def _collection_due_work_extra_where(self, today):
-        """Further conditions on ``m`` (account_move) for an invoice to advance:
-        no open promise to pay whose date has not passed (escalation paused)."""
-        return SQL(
-            """
-            NOT EXISTS (
-                SELECT 1
-                  FROM collection_promise_account_move_rel rel
-                  JOIN collection_promise p ON p.id = rel.promise_id
-                 WHERE rel.move_id = m.id
-                   AND p.state = 'open'
-                   AND p.promised_date >= %(today)s
-            )
-            """,
-            today=today,
-        )
-
-    @api.model
-    def _collection_close_stale_activities(self):
-        """Close the open collection activities of invoices no longer followed."""
-        self.env.flush_all()
-        query = SQL(
-            """
-            SELECT DISTINCT m.id
-              FROM mail_activity a
-              JOIN account_move m ON m.id = a.res_id
-             WHERE a.res_model = 'account.move'
-               AND (a.collection_stage_id IS NOT NULL
-                    OR a.collection_promise_id IS NOT NULL)
-               AND a.active
-               AND NOT %s
-            """,
-            self.env["collection.receivable"]._collection_open_sql("m"),
-        )
-        move_ids = [row[0] for row in self.env.execute_query(query)]
-        if move_ids:
-            run_isolated(
-                self.browse(move_ids),
-                lambda moves: moves._collection_close_settled(),
-                lambda move, error: log_failure(
-                    move,
-                    self.env._(
-                        "The collection run could not close the collection "
-                        "activities of this invoice; it will try again tomorrow."
-                    ),
-                    error,
-                ),
-            )
-
-    @api.model
-    def _collection_process_batch(self, stage_by_move_id):
-        """Lock and advance a batch of invoices; return how many were advanced.
-
-        Rows locked by a concurrent run are skipped (``SKIP LOCKED``): that run
-        advances them. A failure on some invoices only rolls back those invoices.
-        """
-        locked = self.env.execute_query(
-            SQL(
-                "SELECT id FROM account_move WHERE id = ANY(%s) ORDER BY id "
-                "FOR UPDATE SKIP LOCKED",
-                list(stage_by_move_id),
-            )
-        )
-        todo = {row[0]: stage_by_move_id[row[0]] for row in locked}
-        if not todo:
-            return 0
-        try:
-            with self.env.cr.savepoint():
-                self._collection_execute(todo)
-            return len(todo)
-        except psycopg2.OperationalError:
-            raise
-        except Exception:  # noqa: BLE001 - isolate the faulty invoices below
-            _logger.info("Collection run: a batch failed, retrying invoice by invoice")
-        done = 0
-        for move_id, stage_id in todo.items():
-            try:
-                with self.env.cr.savepoint():
-                    self._collection_execute({move_id: stage_id})
-                done += 1
-            except psycopg2.OperationalError:
-                raise
-            except Exception as error:  # noqa: BLE001 - logged on the invoice
-                self.browse(move_id)._collection_log_error(error)
-        return done
+        return self.env["collection.engine"]._run(batch_size=batch_size)
 
     def _collection_write(self, vals):
         """Write collection fields (no accounting field) on posted invoices, with
@@ -1000,317 +558,6 @@ class AccountMove(models.Model):
             )
             .write(vals)
         )
-
-    def _collection_log_error(self, error):
-        """Flag the invoice as failed today (the run retries it tomorrow) and say
-        why in its chatter and the server log."""
-        self.ensure_one()
-        message = str(error) or error.__class__.__name__
-        try:
-            with self.env.cr.savepoint():
-                self._collection_write(
-                    {
-                        "collection_error": message,
-                        "collection_error_date": fields.Date.context_today(self),
-                    }
-                )
-        except psycopg2.OperationalError:
-            raise
-        except Exception as write_error:  # noqa: BLE001 - the server log says it
-            _logger.warning(
-                "Collection run could not flag invoice %s (id %s) as failed: %s",
-                self.name,
-                self.id,
-                write_error,
-            )
-        log_failure(
-            self,
-            self.env._(
-                "The collection run could not process this invoice; it will try "
-                "again tomorrow."
-            ),
-            error,
-        )
-
-    def _collection_execute(self, stage_by_move_id):
-        """Execute the given stage on each invoice: activity, stage, chatter, email."""
-        stages = self.env["collection.stage"].browse(set(stage_by_move_id.values()))
-        moves = self.browse(list(stage_by_move_id))
-        stage_of = {move: stages.browse(stage_by_move_id[move.id]) for move in moves}
-        today = fields.Date.context_today(self)
-        model_id = self.env["ir.model"]._get_id("account.move")
-
-        previous = moves._collection_open_activities()
-        previous_by_move_user = defaultdict(lambda: self.env["mail.activity"])
-        for activity in previous:
-            previous_by_move_user[activity.res_id, activity.user_id.id] |= activity
-
-        stage_vals = {
-            stage: {
-                "activity_type_id": stage.activity_type_id.id,
-                "summary": (
-                    stage.summary or stage.activity_type_id.summary or stage.name
-                ),
-                "note": stage.note or stage.activity_type_id.default_note,
-                "date_deadline": today,
-                "automated": True,
-                "collection_stage_id": stage.id,
-                "collection_notified": False,
-            }
-            for stage in stages
-        }
-        due_labels = {}
-        activity_vals, bodies = [], {}
-        moved_on = defaultdict(lambda: self.env["mail.activity"])
-        superseded = self.env["mail.activity"]
-        for move in moves:
-            stage = stage_of[move]
-            user, notes = move._collection_responsible(stage)
-            previous_user = previous_by_move_user[move.id, user.id]
-            if previous_user:
-                # the user's open collection activity on the invoice moves on to the
-                # new stage: closing it and creating another would post a "done"
-                # message per activity (about 7 ms each)
-                moved_on[stage] |= previous_user[:1]
-                superseded |= previous_user[1:]
-            else:
-                activity_vals.append(
-                    {
-                        **stage_vals[stage],
-                        "res_model_id": model_id,
-                        "res_id": move.id,
-                        "user_id": user.id,
-                    }
-                )
-            due = move.collection_date_due
-            if due not in due_labels:
-                due_labels[due] = format_date(self.env, due)
-            body = Markup("<p>%s</p>") % self.env._(
-                "Collection stage %(stage)s (%(offset)s days from the due date "
-                "%(due)s): activity for %(user)s.",
-                stage=stage.name,
-                offset=stage.day_offset,
-                due=due_labels[due],
-                user=user.name,
-            )
-            for note in notes:
-                body += Markup("<p>%s</p>") % note
-            bodies[move.id] = body
-
-        if superseded:
-            superseded.action_feedback(
-                feedback=self.env._("Superseded by the next collection stage.")
-            )
-        activity_model = (
-            self.env["mail.activity"]
-            .sudo()
-            .with_context(mail_activity_quick_update=True)
-        )
-        for stage, activities in moved_on.items():
-            activities.with_env(activity_model.env).write(stage_vals[stage])
-        activity_model.create(activity_vals)
-        entering = moves.filtered(lambda m: not m.collection_stage_id)
-        for stage in stages:
-            stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
-            stage_moves._collection_write(
-                {
-                    "collection_stage_id": stage.id,
-                    "collection_error": False,
-                    "collection_error_date": False,
-                }
-            )
-        # the customer emails the stages owe, sent once per customer by the run's
-        # mailing step; the stale ones noted first, under the stage's note
-        conversation = self.env["collection.conversation"]
-        for stage in stages.filtered("mail_template_id"):
-            stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
-            conversation._collection_owe_mail(stage_moves, stage, entering)
-        moves._message_log_batch(bodies)
-
-    @api.model
-    def _collection_ensure_access_tokens(self, moves):
-        """Give the invoices linked from the emails their portal token, in one query
-        (the portal mixin writes them one invoice at a time)."""
-        moves.flush_recordset(["access_token"])
-        self.env.execute_query(
-            SQL(
-                "UPDATE account_move SET access_token = gen_random_uuid()::text "
-                "WHERE id = ANY(%s) AND access_token IS NULL",
-                moves.ids,
-            )
-        )
-        moves.invalidate_recordset(["access_token"])
-
-    def _collection_copy_salesperson(self, messages):
-        """Put each invoice's salesperson in copy of the emails sent to its customer."""
-        salesperson_of = {move.id: move._collection_salesperson() for move in self}
-        customer_mails = (
-            self.env["mail.mail"]
-            .sudo()
-            .search([("mail_message_id", "in", messages.ids)])
-            .filtered(lambda mail: mail.recipient_ids.filtered("partner_share"))
-        )
-        for mail in customer_mails:
-            salesperson = salesperson_of.get(mail.res_id) or self.env["res.users"]
-            if salesperson.email and salesperson.partner_id not in mail.recipient_ids:
-                mail.email_cc = salesperson.email_formatted
-
-    def _collection_report_late_entry(self, stage):
-        """Chatter note on invoices whose stage email is not sent, being stale."""
-        self._message_log_batch(
-            {
-                move.id: Markup("<p>%s</p>")
-                % self.env._(
-                    "The email '%(template)s' of collection stage %(stage)s was not "
-                    "sent: the invoice entered the collection process %(days)s days "
-                    "after that stage's date. Send it from the invoice if it is still "
-                    "relevant.",
-                    template=stage.mail_template_id.name,
-                    stage=stage.name,
-                    days=(
-                        fields.Date.context_today(self) - move.collection_date_due
-                    ).days
-                    - stage.day_offset,
-                )
-                for move in self
-            }
-        )
-
-    def _collection_report_missing_email(self, stage):
-        """Chatter note and salesperson activity for customers without email."""
-        if not self:
-            return
-        todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
-        model_id = self.env["ir.model"]._get_id("account.move")
-        activity_vals, bodies = [], {}
-        for move in self:
-            customer = move.commercial_partner_id
-            bodies[move.id] = Markup("<p>%s</p>") % self.env._(
-                "The email '%(template)s' of collection stage %(stage)s was not sent: "
-                "neither %(customer)s nor its contacts have an email address.",
-                template=stage.mail_template_id.name,
-                stage=stage.name,
-                customer=customer.display_name,
-            )
-            user = move._collection_salesperson() or move._collection_manager(
-                move._collection_salesperson()
-            )
-            if not user or not todo:
-                continue
-            activity_vals.append(
-                {
-                    "res_model_id": model_id,
-                    "res_id": move.id,
-                    "activity_type_id": todo.id,
-                    "summary": self.env._(
-                        "Add an email address for %(customer)s",
-                        customer=customer.display_name,
-                    ),
-                    "note": Markup("<p>%s</p>")
-                    % self.env._(
-                        "The customer did not receive the collection email of stage "
-                        "%(stage)s. Contact them another way, and add an email address "
-                        "on the customer or on a contact marked for collections.",
-                        stage=stage.name,
-                    ),
-                    "date_deadline": fields.Date.context_today(self),
-                    "user_id": user.id,
-                    "automated": True,
-                    "collection_stage_id": stage.id,
-                    "collection_notified": False,
-                }
-            )
-        self._message_log_batch(bodies)
-        if activity_vals:
-            self.env["mail.activity"].sudo().with_context(
-                mail_activity_quick_update=True
-            ).create(activity_vals)
-
-    @api.model
-    def _collection_send_digests(self, limit=COLLECTION_DIGEST_MAX_ACTIVITIES):
-        """One email per user listing the collection activities created for them
-        since their last digest (the per-activity assignment email is suppressed):
-        the first ``limit`` by deadline, and how many there are in all.
-
-        The activities are grouped by user in SQL and only those listed are read,
-        so that a first run over a large portfolio (thousands of activities per
-        user) costs no more memory than an ordinary day.
-        """
-        Activity = self.env["mail.activity"].sudo()
-        Activity.flush_model(
-            ["collection_notified", "collection_stage_id", "active", "user_id"]
-        )
-        by_user = self.env.execute_query(
-            SQL(
-                """
-                SELECT user_id, array_agg(id ORDER BY date_deadline, id)
-                  FROM mail_activity
-                 WHERE collection_stage_id IS NOT NULL
-                   AND collection_notified IS NOT TRUE
-                   AND active
-              GROUP BY user_id
-              ORDER BY user_id
-                """
-            )
-        )
-        if not by_user:
-            return
-        base_url = self.get_base_url()
-        mails = []
-        # the users (and their partners) read together, not one by one
-        users = (
-            self.env["res.users"]
-            .sudo()
-            .browse([user_id for user_id, _ids in by_user if user_id])
-        )
-        for user_id, activity_ids in by_user:
-            user = users.browse(user_id).with_prefetch(users._prefetch_ids)
-            if not user.partner_id.email:
-                _logger.info(
-                    "Collection digest not sent to %s: the user has no email address",
-                    user.login,
-                )
-                continue
-            lang = user.lang or self.env.lang
-            listed = Activity.with_context(lang=lang).browse(activity_ids[:limit])
-            moves = self.with_context(lang=lang).browse(listed.mapped("res_id"))
-            move_by_id = {move.id: move for move in moves}
-            body = (
-                self.env["ir.qweb"]
-                .with_context(lang=lang)
-                ._render(
-                    "account_collections.collection_digest_mail",
-                    {
-                        "user": user,
-                        "activities": listed,
-                        "count": len(activity_ids),
-                        "move_by_id": move_by_id,
-                        "base_url": base_url,
-                    },
-                )
-            )
-            mails.append(
-                {
-                    "subject": self.with_context(lang=lang).env._(
-                        "Collections: %(count)s new activities",
-                        count=len(activity_ids),
-                    ),
-                    "body_html": body,
-                    "email_from": (
-                        self.env.company.email_formatted
-                        or self.env.user.email_formatted
-                    ),
-                    "recipient_ids": [fields.Command.link(user.partner_id.id)],
-                    "auto_delete": True,
-                }
-            )
-            # what the rendering read is not needed any more
-            listed.invalidate_recordset()
-            moves.invalidate_recordset()
-        self.env["mail.mail"].sudo().create(mails)
-        Activity.browse(
-            [activity_id for _user, ids in by_user for activity_id in ids]
-        ).write({"collection_notified": True})
 
     # -------------------------------------------------------------------------
     # Exclusion
@@ -1344,14 +591,15 @@ class AccountMove(models.Model):
         moves._message_log_batch({move.id: body for move in moves})
         promises = moves.sudo().collection_promise_ids
         promises = promises.filtered(lambda p: p.state == "open")
-        promises._collection_close(
+        self.env["collection.promise.judge"]._collection_close(
+            promises,
             "cancelled",
             self.env._(
                 "Promise to pay of %(amount)s by %(date)s cancelled: the invoices were "
                 "excluded from collection by %(user)s."
             ),
         )
-        moves._collection_close_settled()
+        self.env["collection.engine"]._collection_close_settled(moves)
 
     def _collection_include(self, note=False):
         """Bring excluded invoices back into the collection process."""
@@ -1404,6 +652,10 @@ class AccountMove(models.Model):
     def action_collection_log_contact(self):
         """Open the "Log a Contact" wizard on these invoices."""
         return self.env["collection.contact.wizard"]._collection_action_open(moves=self)
+
+    def action_collection_payment_plan(self):
+        """A new payment plan on these invoices."""
+        return self.env["collection.plan"]._collection_action_new(self)
 
     def action_collection_exclude(self):
         """Open the wizard excluding these invoices from collection."""

@@ -12,7 +12,7 @@ from odoo.tools import (
     plaintext2html,
 )
 
-from .account_move import without_defaults
+from .collection_tools import without_defaults
 
 CONTACT_CHANNELS = [
     ("call", "Call"),
@@ -333,7 +333,8 @@ class CollectionContact(models.Model):
         promise = self.env["collection.promise"]
         if renegotiate:
             self._collection_check_renegotiation(renegotiate, moves, outcome)
-            renegotiate._collection_close(
+            self.env["collection.promise.judge"]._collection_close(
+                renegotiate,
                 "cancelled",
                 self.env._(
                     "Promise to pay of %(amount)s by %(date)s renegotiated by "
@@ -477,7 +478,8 @@ class CollectionContact(models.Model):
         """Mark done the given activities and the user's open collection activities
         on the contact's invoices: the contact is the follow-up they asked for."""
         self.ensure_one()
-        own = self.move_ids._collection_followup_activities().filtered(
+        engine = self.env["collection.engine"]
+        own = engine._collection_followup_activities(self.move_ids).filtered(
             lambda a: a.user_id == self.env.user
         )
         todo = ((activities or self.env["mail.activity"]) | own).filtered("active")

@@ -8,7 +8,8 @@ from markupsafe import Markup
 from odoo import api, fields, models, tools
 from odoo.tools import SQL, format_date, split_every
 
-from .account_move import COLLECTION_MAIL_MAX_DELAY, log_failure
+from .collection_mailing import COLLECTION_MAIL_MAX_DELAY
+from .collection_tools import log_failure
 
 _logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class CollectionConversation(models.AbstractModel):
                 > COLLECTION_MAIL_MAX_DELAY
             )
         )
-        late._collection_report_late_entry(stage)
+        self.env["collection.mailing"]._collection_report_late_entry(late, stage)
         (moves - late)._collection_write(
             {
                 "collection_mail_stage_id": stage.id,
@@ -331,7 +332,9 @@ class CollectionConversation(models.AbstractModel):
         the email stays owed and is tried again the next days."""
         news = moves.filtered(lambda m: m.collection_mail_held != "no_email")
         for stage, stage_moves in news.grouped("collection_mail_stage_id").items():
-            stage_moves._collection_report_missing_email(stage)
+            self.env["collection.mailing"]._collection_report_missing_email(
+                stage_moves, stage
+            )
         moves._collection_write(
             {
                 "collection_mail_held": "no_email",
@@ -474,7 +477,10 @@ class CollectionConversation(models.AbstractModel):
         template = lead.collection_mail_stage_id.mail_template_id
         # the invoices concerned first, then the other open ones
         named = moves.sorted(lambda m: (m.collection_date_due, m.name or "", m.id))
-        lead._collection_ensure_access_tokens(moves | moves.collection_open_invoice_ids)
+        mailing = self.env["collection.mailing"]
+        mailing._collection_ensure_access_tokens(
+            moves | moves.collection_open_invoice_ids
+        )
         lang = template._render_lang(lead.ids).get(lead.id)
         composer = (
             self.env["mail.compose.message"]
@@ -501,7 +507,7 @@ class CollectionConversation(models.AbstractModel):
         if statement:
             composer.attachment_ids = [fields.Command.link(statement.id)]
         message = composer._action_send_mail()[1]
-        lead._collection_copy_salesperson(message)
+        mailing._collection_copy_salesperson(lead, message)
         others = moves - lead
         if others:
             body = Markup("<p>%s %s</p>") % (

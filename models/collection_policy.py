@@ -50,6 +50,29 @@ class CollectionPolicy(models.Model):
         "its invoices go in the customer's next email. 0: no minimum.",
     )
 
+    plan_grace_days = fields.Integer(
+        string="Payment Plan Grace (Days)",
+        default=3,
+        tracking=True,
+        help="An installment of a payment plan still unpaid this many days after "
+        "its date breaks the plan.",
+    )
+    plan_max_installments = fields.Integer(
+        string="Most Installments",
+        default=6,
+        tracking=True,
+        help="A salesperson may record a payment plan of at most this many "
+        "installments; only a collection manager may record a longer one.",
+    )
+    plan_max_days = fields.Integer(
+        string="Longest Payment Plan (Days)",
+        default=180,
+        tracking=True,
+        help="A salesperson may record a payment plan whose last installment is at "
+        "most this many days away; only a collection manager may record a longer "
+        "one.",
+    )
+
     @api.depends("stage_ids")
     def _compute_stage_count(self):
         for policy in self:
@@ -94,6 +117,22 @@ class CollectionPolicy(models.Model):
                     self.env._(
                         "The smallest promise of policy '%(policy)s' is a share of "
                         "the amount due, between 0 and 100%%.",
+                        policy=policy.display_name,
+                    )
+                )
+
+    @api.constrains("plan_grace_days", "plan_max_installments", "plan_max_days")
+    def _check_plan_limits(self):
+        for policy in self:
+            if (
+                policy.plan_grace_days < 0
+                or policy.plan_max_installments < 1
+                or policy.plan_max_days < 1
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The payment plan limits of policy '%(policy)s' must be "
+                        "positive.",
                         policy=policy.display_name,
                     )
                 )
@@ -143,6 +182,17 @@ class CollectionPolicy(models.Model):
         )[0][0]
         if customers:
             return self.env._("policy of %(count)s customers", count=customers)
+        segments = (
+            self.env["collection.segment"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("policy_id", "=", self.id)])
+        )
+        if segments:
+            return self.env._(
+                "policy of the segments %(segments)s",
+                segments=", ".join(segments.mapped("display_name")),
+            )
         stage_use = self.with_context(active_test=False).stage_ids._collection_used_by()
         return (
             self.env._(

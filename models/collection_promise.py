@@ -4,9 +4,9 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, format_amount, format_date
+from odoo.tools import format_amount, format_date
 
-from .account_move import log_failure, run_isolated, without_defaults
+from .collection_tools import without_defaults
 
 # set by the daily run and the promise's own actions only (with superuser rights,
 # after their own checks): the ORM's public create/write refuse them
@@ -194,7 +194,7 @@ class CollectionPromise(models.Model):
             )
 
     def _compute_amount_paid(self):
-        paid = self._collection_paid_amounts()
+        paid = self.env["collection.promise.judge"]._collection_paid_amounts(self)
         for promise in self:
             promise.amount_paid = paid.get(promise.id, 0.0)
 
@@ -513,7 +513,8 @@ class CollectionPromise(models.Model):
     def action_cancel(self):
         """Cancel open promises: the collection process of their invoices resumes."""
         self._collection_check_open("cancelled")
-        self._collection_close(
+        self.env["collection.promise.judge"]._collection_close(
+            self,
             "cancelled",
             self.env._(
                 "Promise to pay of %(amount)s by %(date)s cancelled by %(user)s: the "
@@ -575,211 +576,12 @@ class CollectionPromise(models.Model):
     # Judgment
     # -------------------------------------------------------------------------
 
-    def _collection_paid_amounts(self):
-        """Return ``{promise_id: amount}``: the payments reconciled with the
-        promise's invoices, dated between the day of the promise and its payment
-        date, in the promise's currency. Credit notes are not payments."""
-        promise_ids = [pid for pid in self.ids if pid]
-        if not promise_ids:
-            return {}
-        self.env["account.partial.reconcile"].flush_model(
-            ["debit_move_id", "credit_move_id", "debit_amount_currency", "max_date"]
-        )
-        self.env["account.move.line"].flush_model(["move_id", "display_type"])
-        self.env["account.move"].flush_model(["move_type"])
-        self.flush_model(["date", "promised_date", "move_ids"])
-        query = SQL(
-            """
-            SELECT p.id, SUM(apr.debit_amount_currency)
-              FROM collection_promise p
-              JOIN collection_promise_account_move_rel rel ON rel.promise_id = p.id
-              JOIN account_move_line l
-                ON l.move_id = rel.move_id
-               AND l.display_type = 'payment_term'
-              JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
-              JOIN account_move_line pl ON pl.id = apr.credit_move_id
-              JOIN account_move pm ON pm.id = pl.move_id
-             WHERE p.id = ANY(%(ids)s)
-               AND pm.move_type = 'entry'
-               AND apr.max_date BETWEEN p.date AND p.promised_date
-          GROUP BY p.id
-            """,
-            ids=promise_ids,
-        )
-        return dict(self.env.execute_query(query))
-
-    @api.model
-    def _collection_judge_due(self, today):
-        """Judge the open promises whose payment date has passed (daily run).
-
-        Kept when the payments reconciled with the invoices between the promise
-        and its date reach the promised amount (or the invoices are fully paid);
-        broken otherwise, with an activity for the salesperson; cancelled when the
-        invoices were settled otherwise (credit note), or are no longer posted at
-        all (reset to draft, deleted), whatever the date. Each promise is judged
-        on its own: one that cannot be is logged, and judged again the next day.
-        Returns the number of promises judged.
-        """
-        self._collection_cancel_void()
-        promises = self.sudo().search(
-            [("state", "=", "open"), ("promised_date", "<", today)]
-        )
-        if not promises:
-            return 0
-        paid = promises._collection_paid_amounts()
-        verdicts = {}
-        for promise in promises:
-            if promise._collection_fully_paid() or (
-                promise.currency_id.compare_amounts(
-                    paid.get(promise.id, 0.0), promise.amount
-                )
-                >= 0
-            ):
-                verdicts[promise.id] = "kept"
-            elif not any(move._collection_is_open() for move in promise.move_ids):
-                verdicts[promise.id] = "cancelled"
-            else:
-                verdicts[promise.id] = "broken"
-        run_isolated(
-            promises,
-            lambda batch: batch._collection_apply_verdicts(verdicts, paid),
-            lambda promise, error: log_failure(
-                promise,
-                self.env._(
-                    "The collection run could not judge this promise to pay; it "
-                    "will try again tomorrow."
-                ),
-                error,
-            ),
-        )
-        return len(promises)
-
-    def _collection_apply_verdicts(self, verdicts, paid):
-        """Close the promises as ``verdicts`` (``{promise_id: state}``) says."""
-        kept = self.filtered(lambda p: verdicts[p.id] == "kept")
-        void = self.filtered(lambda p: verdicts[p.id] == "cancelled")
-        broken = self.filtered(lambda p: verdicts[p.id] == "broken")
-        kept._collection_close(
-            "kept",
-            self.env._("Promise to pay of %(amount)s by %(date)s kept: %(paid)s paid."),
-            paid,
-        )
-        void._collection_close(
-            "cancelled",
-            self.env._(
-                "Promise to pay of %(amount)s by %(date)s cancelled: the invoices "
-                "were settled otherwise."
-            ),
-            paid,
-        )
-        broken._collection_close(
-            "broken",
-            self.env._(
-                "Promise to pay of %(amount)s by %(date)s broken: %(paid)s paid. The "
-                "collection process resumes."
-            ),
-            paid,
-        )
-        broken._collection_schedule_broken_activities()
-
-    @api.model
-    def _collection_cancel_void(self):
-        """Cancel the open promises none of whose invoices is posted any more
-        (reset to draft, or deleted): nothing is left to judge them against, and
-        a promise without invoices would otherwise count as kept."""
-        promises = self.sudo().search(
-            [
-                ("state", "=", "open"),
-                ("move_ids", "not any", [("state", "=", "posted")]),
-            ]
-        )
-        message = self.env._(
-            "Promise to pay of %(amount)s by %(date)s cancelled: its invoices were "
-            "reset to draft or deleted."
-        )
-        run_isolated(
-            promises,
-            lambda batch: batch._collection_close("cancelled", message, log=True),
-            lambda promise, error: log_failure(
-                promise,
-                self.env._(
-                    "The collection run could not cancel this promise to pay; it "
-                    "will try again tomorrow."
-                ),
-                error,
-            ),
-        )
-
-    @api.model
-    def _collection_judge_settled(self, moves):
-        """Close at once the open promises whose invoices no longer need collecting:
-        kept when all are paid, cancelled when settled otherwise (e.g. reversed)."""
-        if not moves:
-            return
-        promises = self.sudo().search(
-            [("state", "=", "open"), ("move_ids", "in", moves.ids)]
-        )
-        settled = promises.filtered(
-            lambda p: not any(move._collection_is_open() for move in p.move_ids)
-        )
-        if not settled:
-            return
-        paid = settled._collection_paid_amounts()
-        kept = settled.filtered(lambda p: p._collection_fully_paid())
-        kept._collection_close(
-            "kept",
-            self.env._(
-                "Promise to pay of %(amount)s by %(date)s kept: the invoices are paid."
-            ),
-            paid,
-        )
-        (settled - kept)._collection_close(
-            "cancelled",
-            self.env._(
-                "Promise to pay of %(amount)s by %(date)s cancelled: the invoices "
-                "were settled otherwise."
-            ),
-            paid,
-        )
-
     def _collection_fully_paid(self):
         self.ensure_one()
         return all(
             move.state == "posted" and move.payment_state in ("paid", "in_payment")
             for move in self.move_ids
         )
-
-    def _collection_close(self, state, message, paid=None, log=False):
-        """Set the final ``state`` (with superuser rights: the callers checked what
-        the user may do) and log ``message`` (with %(amount)s, %(date)s, %(paid)s,
-        %(user)s placeholders filled) on each invoice, and on the promise itself
-        with ``log``."""
-        if not self:
-            return
-        if paid is None:
-            paid = self._collection_paid_amounts()
-        today = fields.Date.context_today(self)
-        self.sudo().write({"state": state, "date_closed": today})
-        bodies = {
-            promise: message
-            % {
-                "amount": format_amount(self.env, promise.amount, promise.currency_id),
-                "date": format_date(self.env, promise.promised_date),
-                "paid": format_amount(
-                    self.env, paid.get(promise.id, 0.0), promise.currency_id
-                ),
-                "user": self.env.user.name,
-            }
-            for promise in self
-        }
-        self._collection_log_on_invoices(bodies)
-        if log:
-            self.sudo()._message_log_batch(
-                {
-                    promise.id: Markup("<p>%s</p>") % body
-                    for promise, body in bodies.items()
-                }
-            )
 
     def _collection_log_on_invoices(self, body_by_promise):
         """Log one note per promise on each of its invoices (one batch per body)."""
@@ -788,47 +590,6 @@ class CollectionPromise(models.Model):
             # the invoices the promise covers, whoever may read them
             moves = promise.sudo().move_ids
             moves._message_log_batch({move.id: body for move in moves})
-
-    def _collection_schedule_broken_activities(self):
-        """One activity per open invoice of each broken promise, for its salesperson."""
-        activity_type = self.env.ref(
-            "account_collections.mail_activity_type_collection_promise_broken"
-        )
-        model_id = self.env["ir.model"]._get_id("account.move")
-        today = fields.Date.context_today(self)
-        vals_list = []
-        for promise in self:
-            for move in promise.move_ids.filtered(lambda m: m._collection_is_open()):
-                user = (
-                    promise.user_id if promise.user_id.active else self.env["res.users"]
-                )
-                user = user or move._collection_salesperson()
-                user = (
-                    user
-                    or move._collection_manager(user)
-                    or move._collection_fallback_user()
-                )
-                vals_list.append(
-                    {
-                        "res_model_id": model_id,
-                        "res_id": move.id,
-                        "activity_type_id": activity_type.id,
-                        "summary": self.env._(
-                            "Promise to pay broken: %(amount)s was promised by "
-                            "%(date)s",
-                            amount=format_amount(
-                                self.env, promise.amount, promise.currency_id
-                            ),
-                            date=format_date(self.env, promise.promised_date),
-                        ),
-                        "date_deadline": today,
-                        "user_id": user.id,
-                        "automated": True,
-                        "collection_promise_id": promise.id,
-                    }
-                )
-        if vals_list:
-            self.env["mail.activity"].sudo().create(vals_list)
 
     # -------------------------------------------------------------------------
     # Helpers for other models

@@ -3,9 +3,12 @@ the dashboard share, each written once: which invoice the collection process
 follows, its salesperson and its policy, the receivable items open on a date,
 and the aging buckets."""
 
+from datetime import timedelta
 from itertools import pairwise
 
 from odoo import api, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 # payment states in which an invoice is still followed by the collection process
@@ -73,6 +76,61 @@ class CollectionReceivable(models.AbstractModel):
             and not move.collection_excluded
             and move.company_currency_id.compare_amounts(move.amount_residual, 0) > 0
         )
+
+    @api.model
+    def _collection_days_overdue_domain(self, operator, value, today):
+        """Domain of the invoices whose days overdue on ``today`` compare with
+        ``value`` by ``operator``, as a condition on the due date: an open invoice
+        is ``today - collection_date_due`` days overdue (0 when not yet due), any
+        other move 0 (``account.move.collection_days_overdue``'s search)."""
+        if operator not in ("=", "!=", "<", "<=", ">", ">="):
+            raise UserError(
+                self.env._(
+                    "Days overdue cannot be searched with '%(operator)s'.",
+                    operator=operator,
+                )
+            )
+        try:
+            days = int(value or 0)
+        except (TypeError, ValueError) as error:
+            raise UserError(
+                self.env._(
+                    "Days overdue must be a whole number, not '%(value)s'.", value=value
+                )
+            ) from error
+        is_open = [
+            *self._collection_open_domain(),
+            ("collection_date_due", "!=", False),
+        ]
+
+        def more_than(limit):
+            """Domain of the moves more than ``limit`` days overdue."""
+            if limit < 0:
+                return [expression.TRUE_LEAF]
+            return is_open + [
+                ("collection_date_due", "<", today - timedelta(days=limit))
+            ]
+
+        def negate(domain):
+            return ["!", *expression.normalize_domain(domain)]
+
+        if operator == ">":
+            return more_than(days)
+        if operator == ">=":
+            return more_than(days - 1)
+        if operator == "<=":
+            return negate(more_than(days))
+        if operator == "<":
+            return negate(more_than(days - 1))
+        if days < 0:
+            exactly = [expression.FALSE_LEAF]
+        elif days == 0:
+            exactly = negate(more_than(0))
+        else:
+            exactly = is_open + [
+                ("collection_date_due", "=", today - timedelta(days=days))
+            ]
+        return exactly if operator == "=" else negate(exactly)
 
     # -------------------------------------------------------------------------
     # The invoice's salesperson and policy
@@ -162,8 +220,11 @@ class CollectionReceivable(models.AbstractModel):
     def _collection_partner_policy_sql(self, customer, company):
         """SQL: the collection policy of the commercial partner ``customer`` in
         ``company`` (aliases of res_partner and res_company): the customer's own
-        (company-dependent: its value for the company, else the default set for
-        the company), else the company's default policy (NULL when none)."""
+        when set by hand (company-dependent: its value for the company, when it
+        differs from the default set for customers there), else its segment's
+        (active), else that default, else the company's default policy (NULL
+        when none). The Python form is res.partner's
+        _collection_effective_policy()."""
         customer, company = SQL.identifier(customer), SQL.identifier(company)
         # values equal to the default are not stored (Odoo keeps the default
         # per company in ir.default), and a stored null means "none"
@@ -171,17 +232,30 @@ class CollectionReceivable(models.AbstractModel):
             "res.partner", "collection_policy_id"
         )
         key = SQL("%s.id::text", company)
+        own = SQL("(%s.collection_policy_id ->> %s)::integer", customer, key)
+        fallback = SQL("(%s::jsonb ->> %s)::integer", fallbacks, key)
         return SQL(
             """COALESCE(
                    CASE WHEN %(customer)s.collection_policy_id ? %(key)s
-                        THEN (%(customer)s.collection_policy_id ->> %(key)s)::integer
-                        ELSE (%(fallbacks)s::jsonb ->> %(key)s)::integer
+                         AND %(own)s IS DISTINCT FROM %(fallback)s
+                        THEN %(own)s
+                   END,
+                   (SELECT segment.policy_id
+                      FROM collection_segment segment
+                     WHERE segment.id
+                           = (%(customer)s.collection_segment_id ->> %(key)s)::integer
+                       AND segment.company_id = %(company)s.id
+                       AND segment.active),
+                   CASE WHEN %(customer)s.collection_policy_id ? %(key)s
+                        THEN %(own)s
+                        ELSE %(fallback)s
                    END,
                    %(company)s.collection_policy_id)""",
             customer=customer,
             company=company,
             key=key,
-            fallbacks=fallbacks,
+            own=own,
+            fallback=fallback,
         )
 
     # -------------------------------------------------------------------------

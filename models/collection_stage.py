@@ -5,6 +5,17 @@ from odoo.exceptions import UserError, ValidationError
 MIN_DAY_OFFSET = -90
 MAX_DAY_OFFSET = 730
 
+# The four phases of collection, in their order. A stage's phase follows from its
+# day offset unless set by hand (legal only ever is): up to the due date
+# preventive, then administrative, from COLLECTION_NEGOTIATION_DAYS negotiation.
+COLLECTION_PHASES = [
+    ("preventive", "Preventive"),
+    ("administrative", "Administrative"),
+    ("negotiation", "Negotiation"),
+    ("legal", "Legal"),
+]
+COLLECTION_NEGOTIATION_DAYS = 30
+
 
 class CollectionStage(models.Model):
     _name = "collection.stage"
@@ -25,6 +36,18 @@ class CollectionStage(models.Model):
         required=True,
         help="Days relative to the invoice's due date when this stage is "
         "executed; negative values run before the due date.",
+    )
+    phase = fields.Selection(
+        COLLECTION_PHASES,
+        required=True,
+        compute="_compute_phase",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="The phase of collection the stage belongs to: preventive (before the "
+        "due date), administrative (the customer is late), negotiation (collect or "
+        "agree a new arrangement) or legal (the case is handed over). Follows the "
+        "days from the due date unless set by hand.",
     )
     responsible = fields.Selection(
         [("salesperson", "Salesperson"), ("manager", "Manager")],
@@ -57,6 +80,16 @@ class CollectionStage(models.Model):
             "Two stages of the same policy cannot have the same day offset.",
         ),
     ]
+
+    @api.depends("day_offset")
+    def _compute_phase(self):
+        for stage in self:
+            if stage.day_offset <= 0:
+                stage.phase = "preventive"
+            elif stage.day_offset < COLLECTION_NEGOTIATION_DAYS:
+                stage.phase = "administrative"
+            else:
+                stage.phase = "negotiation"
 
     @api.constrains("day_offset")
     def _check_day_offset(self):

@@ -1,9 +1,9 @@
 from odoo import api, models
 from odoo.exceptions import AccessError
 
-from .account_move import COLLECTION_PROTECTED_FIELDS
 from .collection_contact import CONTACT_SYSTEM_FIELDS
 from .collection_promise import DATE_FIELD, JUDGED_FIELDS
+from .collection_tools import COLLECTION_PROTECTED_FIELDS
 from .mail_activity import ACTIVITY_SYSTEM_FIELDS
 from .res_partner import PARTNER_SYSTEM_FIELDS
 

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from .account_move import without_defaults
+from .collection_tools import without_defaults
 
 # set by the collection run (with superuser rights) on the activities it creates:
 # the ORM's public create/write refuse them, whatever the context

@@ -4,11 +4,11 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import SQL
 
-from .account_move import without_defaults
+from .collection_tools import without_defaults
 
 MANAGER_GROUP = "account_collections.group_collection_manager"
 # refreshed by the daily run only (set-based SQL): no user writes them
-PARTNER_SYSTEM_FIELDS = {"collection_avg_days_late"}
+PARTNER_SYSTEM_FIELDS = {"collection_avg_days_late", "collection_segment_id"}
 
 
 class ResPartner(models.Model):
@@ -21,6 +21,17 @@ class ResPartner(models.Model):
         help="Overrides the company's default collection policy for this customer. "
         "Only a collection manager sets or changes it; each change is written in "
         "the customer's chatter.",
+        groups="account_collections.group_collection_user",
+    )
+    # set by the daily run's evaluation of the segments (set-based SQL)
+    collection_segment_id = fields.Many2one(
+        "collection.segment",
+        company_dependent=True,
+        readonly=True,
+        copy=False,
+        help="The first segment of the company whose conditions the customer "
+        "meets, as the daily collection run last found it. Its policy applies "
+        "unless a policy is set on the customer.",
         groups="account_collections.group_collection_user",
     )
     collection_mail_contact = fields.Boolean(
@@ -255,6 +266,14 @@ class ResPartner(models.Model):
         given = PARTNER_SYSTEM_FIELDS.intersection(
             fname for vals in vals_list for fname in vals
         )
+        if given == {"collection_segment_id"}:
+            raise AccessError(
+                self.env._(
+                    "The collection segment of a customer is set by the daily "
+                    "collection run from the segments' conditions; it cannot be "
+                    "written."
+                )
+            )
         if given:
             raise AccessError(
                 self.env._(
@@ -284,6 +303,35 @@ class ResPartner(models.Model):
             .get_company_dependent_fallback(self)
             .sudo()
         )
+
+    def _collection_effective_policy(self):
+        """The collection policy the customer (a commercial partner, in the
+        current company) follows: its own, when set by hand (different from the
+        company's default for customers); else its segment's; else the default
+        for customers; else the company's default policy. The SQL form is
+        collection.receivable's _collection_partner_policy_sql()."""
+        self.ensure_one()
+        partner = self.sudo()
+        own = partner.collection_policy_id
+        if own and own != self._collection_policy_fallback():
+            return own
+        segment = partner.collection_segment_id
+        if segment.active and segment.company_id == self.env.company:
+            return segment.policy_id
+        return own or self.env.company.sudo().collection_policy_id
+
+    def action_collection_payment_plan(self):
+        """A new payment plan on the customer's open invoices (those the user
+        sees, of the current company)."""
+        self.ensure_one()
+        moves = self.env["account.move"].search(
+            self.env["collection.receivable"]._collection_open_domain()
+            + [
+                ("commercial_partner_id", "=", self.commercial_partner_id.id),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        return self.env["collection.plan"]._collection_action_new(moves)
 
     @api.model
     def _collection_policy_of(self, value):

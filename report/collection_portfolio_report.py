@@ -2,8 +2,10 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 from ..models.collection_receivable import COLLECTION_AGING_LIMITS
+from ..models.collection_stage import COLLECTION_PHASES
 from .collection_portfolio_query import COUNT_COLUMNS, SUM_COLUMNS
 
 DEFAULT_PERIOD_DAYS = 90
@@ -60,6 +62,9 @@ class CollectionPortfolioReport(models.AbstractModel):
           change since then (``None`` when either side is not available);
         - ``by_salesperson`` / ``by_policy``: rows ``{key, name, **figures,
           previous, delta}`` sorted by receivable;
+        - ``by_phase``: rows ``{key, name, amount, count}``, the open customer
+          invoices by the phase of their current collection stage (key ``False``:
+          no stage reached yet), in the order of the phases;
         - ``aging``: the aging report's result by customer, ``top_debtors``: its
           ten largest rows with their overdue amount.
         """
@@ -97,6 +102,7 @@ class CollectionPortfolioReport(models.AbstractModel):
         kpis["by_policy"] = self._collection_breakdown(
             current["policy"], previous["policy"], period_days, "collection.policy"
         )
+        kpis["by_phase"] = self._collection_phase_breakdown(companies, date_to)
         # the aging report's result (by customer, aged by due date, excluded
         # invoices included), from the amounts summed in the query
         aging_report = self.env[
@@ -223,6 +229,46 @@ class CollectionPortfolioReport(models.AbstractModel):
         return rows
 
     @api.model
+    @api.model
+    def _collection_phase_breakdown(self, companies, date_to):
+        """The customer invoices open at the end of ``date_to`` (amount open then,
+        in company currency, and their number) by the phase of the collection
+        stage they are at, in the order of the phases; those no stage has
+        reached yet first."""
+        receivable = self.env["collection.receivable"]
+        self.env["account.move"].flush_model(["collection_stage_id", "move_type"])
+        self.env["collection.stage"].flush_model(["phase"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT stage.phase, SUM(item.amount), COUNT(DISTINCT item.move_id)
+                  FROM (%(items)s) item
+                  JOIN account_move move ON move.id = item.move_id
+             LEFT JOIN collection_stage stage ON stage.id = move.collection_stage_id
+                 WHERE move.move_type = 'out_invoice' AND item.amount > 0
+              GROUP BY stage.phase
+                """,
+                items=receivable._collection_open_items_sql(date_to, companies.ids),
+            )
+        )
+        sums = {
+            phase or False: (amount, count)
+            for phase, amount, count in self.env.cr.fetchall()
+        }
+        labels = dict(
+            self.env["collection.stage"]
+            ._fields["phase"]
+            ._description_selection(self.env)
+        )
+        rows = []
+        for key in [False] + [phase for phase, _label in COLLECTION_PHASES]:
+            if key not in sums:
+                continue
+            amount, count = sums[key]
+            name = labels[key] if key else self.env._("No stage yet")
+            rows.append({"key": key, "name": name, "amount": amount, "count": count})
+        return rows
+
     def _collection_is_empty(self, sums):
         """Whether a group's sums show nothing in the period: no receivable at
         its end, no sales, payments or collection work in it (what was open

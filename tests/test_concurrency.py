@@ -81,7 +81,7 @@ class TestCollectionConcurrency(CollectionCommittedCase):
         move_ids = self._setup_invoices(3, DUE)
         with self._env(REMINDER_DAY) as env_b:
             work_b = dict(
-                env_b["account.move"]._collection_due_work(
+                env_b["collection.engine"]._collection_due_work(
                     self._company_ids(env_b), REMINDER_DAY
                 )
             )
@@ -95,7 +95,7 @@ class TestCollectionConcurrency(CollectionCommittedCase):
                 mute_logger("odoo.sql_db"),
                 self.assertRaises(errors.SerializationFailure),
             ):
-                env_b["account.move"]._collection_process_batch(work_b)
+                env_b["collection.engine"]._collection_process_batch(work_b)
             env_b.cr.rollback()
             self.assertEqual(env_b["account.move"]._cron_collection_run(), 0)
 
@@ -125,7 +125,7 @@ class TestCollectionConcurrency(CollectionCommittedCase):
                             done = env["account.move"]._cron_collection_run(
                                 batch_size=3
                             )
-                            left = env["account.move"]._collection_due_work(
+                            left = env["collection.engine"]._collection_due_work(
                                 self._company_ids(env), FOLLOW_UP_DAY
                             )
                     except psycopg2.OperationalError:

@@ -6,7 +6,8 @@ from odoo.tools import SQL, mute_logger
 from .common import DUE, day
 from .common_promises import PromiseCommon
 
-ENGINE_LOGGER = "odoo.addons.account_collections.models.account_move"
+# the daily run logs from its service models and their shared helpers
+ENGINE_LOGGER = "odoo.addons.account_collections.models"
 
 
 @tagged("post_install", "-at_install")

@@ -3,7 +3,8 @@ from odoo.tests import tagged
 
 from .common import DUE, CollectionCommon, day
 
-ENGINE_LOGGER = "odoo.addons.account_collections.models.account_move"
+# the daily run logs from its service models and their shared helpers
+ENGINE_LOGGER = "odoo.addons.account_collections.models"
 
 
 @tagged("post_install", "-at_install")

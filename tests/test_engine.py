@@ -365,7 +365,7 @@ class TestCollectionEngine(CollectionCommon):
         self._run(day(2), batch_size=2)
         first, second, _third = invoices.sorted("id")
         mails_before = self.env["mail.mail"].search([])
-        self.env["account.move"]._collection_send_digests(limit=1)
+        self.env["collection.mailing"]._collection_send_digests(limit=1)
         digest = self.env["mail.mail"].search([]) - mails_before
         self.assertEqual(len(digest), 1)
         self.assertIn("2 new activities", digest.subject)
@@ -376,7 +376,7 @@ class TestCollectionEngine(CollectionCommon):
         self.assertEqual(len(activities), 2)
         self.assertTrue(all(activities.mapped("collection_notified")))
         mails_before = self.env["mail.mail"].search([])
-        self.env["account.move"]._collection_send_digests(limit=1)
+        self.env["collection.mailing"]._collection_send_digests(limit=1)
         self.assertFalse(self.env["mail.mail"].search([]) - mails_before)
 
     def test_batches_report_progress_and_process_each_invoice_once(self):
@@ -419,9 +419,8 @@ class TestCollectionEngine(CollectionCommon):
         def emails(move):
             return move.message_ids.filtered(lambda m: m.message_type == "comment")
 
-        with self.assertLogs(
-            "odoo.addons.account_collections.models.account_move", "WARNING"
-        ):
+        # the daily run logs from its service models and their shared helpers
+        with self.assertLogs("odoo.addons.account_collections.models", "WARNING"):
             self._run(day(1))
         self.assertEqual((good | bad).collection_stage_id, self.stage_overdue)
         self.assertEqual(len(self._collection_activities(good | bad)), 2)

@@ -190,7 +190,7 @@ class TestReceivableRulesAgree(CollectionCommon):
         # the daily run executes the stages of each invoice's own policy
         self.strict.stage_ids.sorted("day_offset")[0].day_offset = -10
         work = dict(
-            self.env["account.move"]._collection_due_work(
+            self.env["collection.engine"]._collection_due_work(
                 (self.company + self.company_2).ids, day(-10)
             )
         )

@@ -14,7 +14,8 @@ from .common import DUE, CollectionCommon, day
 from .common_committed import CollectionCommittedCase
 from .common_promises import PromiseCommon
 
-ENGINE_LOGGER = "odoo.addons.account_collections.models.account_move"
+# the daily run logs from its service models and their shared helpers
+ENGINE_LOGGER = "odoo.addons.account_collections.models"
 
 
 @tagged("post_install", "-at_install")
@@ -430,16 +431,16 @@ class TestPromiseReliability(PromiseCommon):
         other = self._post_invoice(DUE, partner=self.customer_2)
         self._run(day(1))
         promise = self._promise(invoice, day(5))
-        AccountMove = self.registry["account.move"]
-        execute = AccountMove._collection_execute
+        Engine = self.registry["collection.engine"]
+        execute = Engine._collection_execute
 
-        def execute_then_lose_the_connection(moves, stage_by_move_id):
-            execute(moves, stage_by_move_id)
+        def execute_then_lose_the_connection(engine, stage_by_move_id):
+            execute(engine, stage_by_move_id)
             raise errors.AdminShutdown("terminating connection due to administrator")
 
         with (
             patch.object(
-                AccountMove, "_collection_execute", execute_then_lose_the_connection
+                Engine, "_collection_execute", execute_then_lose_the_connection
             ),
             self.assertRaises(errors.AdminShutdown),
             self.env.cr.savepoint(),

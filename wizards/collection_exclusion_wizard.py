@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from ..models.account_move import COLLECTION_EXCLUSION_REASONS
+from ..models.collection_tools import COLLECTION_EXCLUSION_REASONS
 
 
 class CollectionExclusionWizard(models.TransientModel):
