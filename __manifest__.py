@@ -49,6 +49,11 @@
         # one conversation per customer: statement, worklist by customer (issue 14)
         "report/collection_statement_report.xml",
         # users' experience: customer emails, web client, tours (issue 7)
+        # customers answer on the portal (issue 15)
+        "security/collection_portal_security.xml",
+        "data/collection_portal_data.xml",
+        "views/collection_dispute_views.xml",
+        "views/portal_templates.xml",
     ],
     "demo": [],
     "assets": {

@@ -17,6 +17,10 @@ from . import collection_kpi_snapshot
 from . import collection_promise
 from . import collection_promise_judge
 from . import collection_plan
+from . import collection_dispute
+from . import collection_payment_claim
+from . import collection_portal
+from . import collection_portal_answer
 from . import collection_contact
 from . import collection_worklist
 from . import collection_worklist_customer

@@ -205,6 +205,14 @@ class AccountMove(models.Model):
         groups="account_collections.group_collection_user",
     )
 
+    collection_paused_until = fields.Date(
+        readonly=True,
+        copy=False,
+        help="The customer answered on the portal (a dispute, or a payment they say "
+        "they made): collection escalation is paused until this day included.",
+        groups="account_collections.group_collection_user",
+    )
+
     def init(self):
         res = super().init()
         # the daily run only ever looks at open posted customer invoices

@@ -117,11 +117,13 @@ class CollectionEngine(models.AbstractModel):
     @api.model
     def _collection_due_work_extra_where(self, today):
         """Further conditions on ``m`` (account_move) for an invoice to advance:
-        no open promise to pay whose date has not passed, no open payment plan
-        (escalation paused)."""
+        no open promise to pay whose date has not passed, no open payment plan,
+        no pause from the customer's answer on the portal (escalation paused)."""
         return SQL(
             """
-            NOT EXISTS (
+            (m.collection_paused_until IS NULL
+             OR m.collection_paused_until < %(today)s)
+            AND NOT EXISTS (
                 SELECT 1
                   FROM collection_promise_account_move_rel rel
                   JOIN collection_promise p ON p.id = rel.promise_id

@@ -72,6 +72,22 @@ class CollectionPolicy(models.Model):
         "most this many days away; only a collection manager may record a longer "
         "one.",
     )
+    dispute_pause_days = fields.Integer(
+        string="Dispute Pause (Days)",
+        default=14,
+        tracking=True,
+        help="When a customer disputes an invoice on the portal, its collection "
+        "escalation pauses this many days, or until the salesperson accepts or "
+        "rejects the dispute.",
+    )
+    payment_claim_pause_days = fields.Integer(
+        string="Payment Claim Pause (Days)",
+        default=5,
+        tracking=True,
+        help="When a customer says on the portal that they already paid, the "
+        "collection of their open invoices pauses this many days, while the "
+        "payment is found and reconciled.",
+    )
 
     @api.depends("stage_ids")
     def _compute_stage_count(self):
@@ -101,9 +117,22 @@ class CollectionPolicy(models.Model):
                     )
                 )
 
-    @api.constrains("promise_max_days", "promise_min_percent")
+    @api.constrains(
+        "promise_max_days",
+        "promise_min_percent",
+        "dispute_pause_days",
+        "payment_claim_pause_days",
+    )
     def _check_promise_limits(self):
         for policy in self:
+            if policy.dispute_pause_days < 0 or policy.payment_claim_pause_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "The pauses of policy '%(policy)s' cannot be a negative "
+                        "number of days.",
+                        policy=policy.display_name,
+                    )
+                )
             if policy.promise_max_days < 0:
                 raise ValidationError(
                     self.env._(

@@ -28,6 +28,10 @@ PROMISE_STATES = [
     ("broken", "Broken"),
     ("cancelled", "Cancelled"),
 ]
+PROMISE_SOURCES = [("internal", "Internal"), ("portal", "Portal")]
+# who recorded the promise: set when it is created (a customer on the portal, or
+# a user in Odoo), never typed in
+SOURCE_FIELD = "source"
 
 
 class CollectionPromise(models.Model):
@@ -154,6 +158,15 @@ class CollectionPromise(models.Model):
         help="The contact in which the customer made this promise.",
     )
     note = fields.Text()
+    source = fields.Selection(
+        PROMISE_SOURCES,
+        required=True,
+        default="internal",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Recorded by a user in Odoo, or made by the customer on the portal.",
+    )
 
     # -------------------------------------------------------------------------
     # Computes
@@ -393,7 +406,7 @@ class CollectionPromise(models.Model):
         if not self.env.su:
             self._collection_check_create(vals_list)
             # nor through the context's defaults: the fields keep their own
-            protected = JUDGED_FIELDS | {DATE_FIELD}
+            protected = JUDGED_FIELDS | {DATE_FIELD, SOURCE_FIELD}
             if not self.env.user.has_group(MANAGER_GROUP):
                 protected |= {"user_id"}
             self = without_defaults(self, protected)  # noqa: PLW0642
@@ -432,7 +445,7 @@ class CollectionPromise(models.Model):
         day of promise other than today."""
         today = fields.Date.context_today(self)
         for vals in vals_list:
-            if JUDGED_FIELDS & set(vals):
+            if (JUDGED_FIELDS | {SOURCE_FIELD}) & set(vals):
                 self._collection_raise_judged()
             if DATE_FIELD in vals and fields.Date.to_date(vals[DATE_FIELD]) != today:
                 raise AccessError(
@@ -462,7 +475,7 @@ class CollectionPromise(models.Model):
                 )
 
     def _collection_check_write(self, vals):
-        if JUDGED_FIELDS & set(vals) or DATE_FIELD in vals:
+        if (JUDGED_FIELDS | {SOURCE_FIELD}) & set(vals) or DATE_FIELD in vals:
             self._collection_raise_judged()
         if PROMISED_FIELDS & set(vals):
             if any(promise.state != "open" for promise in self):

@@ -23,6 +23,7 @@ COLLECTION_PROTECTED_FIELDS = (
     "collection_mail_held",
     "collection_mail_date",
     "collection_mail_checked_date",
+    "collection_paused_until",
 )
 
 COLLECTION_EXCLUSION_REASONS = [

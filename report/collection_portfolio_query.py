@@ -27,6 +27,10 @@ SUM_COLUMNS = (
     "promises_broken",
     "promises_broken_amount",
     "contacts",
+    "portal_promises",  # promises made by the customers on the portal
+    "disputes_opened",
+    "disputes_accepted",
+    "disputes_rejected",
 )
 COUNT_COLUMNS = (
     "escalations",
@@ -34,6 +38,10 @@ COUNT_COLUMNS = (
     "promises_kept",
     "promises_broken",
     "contacts",
+    "portal_promises",
+    "disputes_opened",
+    "disputes_accepted",
+    "disputes_rejected",
 )
 
 
@@ -528,6 +536,7 @@ class CollectionPortfolioQuery(models.AbstractModel):
             ),
             work._collection_escalation_source(params),
             work._collection_promise_source(params),
+            work._collection_dispute_source(params),
             work._collection_contact_source(params),
         ]
         return sources

@@ -92,6 +92,9 @@ class CollectionPortfolioWork(models.AbstractModel):
                     "collection.receivable"
                 ]._collection_partner_policy_sql("cp", "c"),
                 "promises_made": SQL("CASE WHEN %s THEN 1 ELSE 0 END", made),
+                "portal_promises": SQL(
+                    "CASE WHEN %s AND pr.source = 'portal' THEN 1 ELSE 0 END", made
+                ),
                 "promises_made_amount": SQL(
                     "CASE WHEN %s THEN %s ELSE 0 END", made, amount
                 ),
@@ -102,6 +105,40 @@ class CollectionPortfolioWork(models.AbstractModel):
                 "promises_broken": SQL("CASE WHEN %s THEN 1 ELSE 0 END", broken),
                 "promises_broken_amount": SQL(
                     "CASE WHEN %s THEN %s ELSE 0 END", broken, amount
+                ),
+            },
+        )
+
+    @api.model
+    def _collection_dispute_source(self, params):
+        """Disputes customers opened on the portal in the period, and those the
+        salespeople accepted or rejected in it."""
+        date_from, date_to = params["date_from"], params["date_to"]
+        opened = SQL("d.create_date::date BETWEEN %s AND %s", date_from, date_to)
+        closed = SQL("d.date_closed BETWEEN %s AND %s", date_from, date_to)
+        return (
+            SQL(
+                """
+                FROM collection_dispute d
+                JOIN res_company c ON c.id = d.company_id
+           LEFT JOIN res_partner cp ON cp.id = d.partner_id
+               WHERE d.company_id = ANY(%s) AND ((%s) OR (%s))
+                """,
+                params["company_ids"],
+                opened,
+                closed,
+            ),
+            {
+                "salesperson_id": SQL("d.user_id"),
+                "policy_id": self.env[
+                    "collection.receivable"
+                ]._collection_partner_policy_sql("cp", "c"),
+                "disputes_opened": SQL("CASE WHEN %s THEN 1 ELSE 0 END", opened),
+                "disputes_accepted": SQL(
+                    "CASE WHEN d.state = 'accepted' AND %s THEN 1 ELSE 0 END", closed
+                ),
+                "disputes_rejected": SQL(
+                    "CASE WHEN d.state = 'rejected' AND %s THEN 1 ELSE 0 END", closed
                 ),
             },
         )

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.tools import format_date, formatLang
 
@@ -125,7 +127,36 @@ class ReportPortfolioStatus(models.AbstractModel):
             "trend": self.env["collection.kpi.dashboard"]._collection_report_trend(
                 company, kpis["date_to"]
             ),
+            "dispute_reasons": self._collection_dispute_reasons(company, kpis),
         }
+
+    @api.model
+    def _collection_dispute_reasons(self, company, kpis):
+        """``[(reason label, opened, accepted, rejected)]``: the disputes the
+        customers opened on the portal in the period, by reason and outcome."""
+        Dispute = self.env["collection.dispute"].sudo()
+        groups = Dispute._read_group(
+            [
+                ("company_id", "=", company.id),
+                ("create_date", ">=", kpis["date_from"]),
+                ("create_date", "<", kpis["date_to"] + timedelta(days=1)),
+            ],
+            ["reason", "state"],
+            ["__count"],
+        )
+        counts = {}
+        for reason, state, count in groups:
+            counts.setdefault(reason, {})[state] = count
+        labels = dict(Dispute._fields["reason"]._description_selection(self.env))
+        return [
+            (
+                labels[reason],
+                sum(by_state.values()),
+                by_state.get("accepted", 0),
+                by_state.get("rejected", 0),
+            )
+            for reason, by_state in sorted(counts.items())
+        ]
 
     @api.model
     def _collection_aging_bars(self, aging):

@@ -10,6 +10,7 @@ from odoo.tests import tagged
 from odoo.addons.account.tests.common import AccountTestMockOnlineSyncCommon
 
 from .common import CollectionCommon
+from .common_portal import PortalCommon
 
 
 @tagged("post_install", "-at_install")
@@ -100,3 +101,41 @@ class TestCollectionTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
         self.assertEqual(rows[-1][0], "Total")
         self.assertIn("Sam Seller", [row[0] for row in rows])
         self.assertIn(2500.0, rows[-1])
+
+
+@tagged("post_install", "-at_install")
+class TestPortalTours(PortalCommon, AccountTestMockOnlineSyncCommon):
+    """The customer's answers on the portal, in a real (headless) browser."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        _ = http.root.statics  # see TestCollectionTours
+        cls.salesperson.password = "salesperson"
+        cls.customer.name = "Tour Customer"
+
+    def test_portal_user_promises_two_invoices(self):
+        self.start_tour(
+            "/my/collections", "account_collections_portal_promise", login="paula"
+        )
+        promise = self.env["collection.promise"].search(
+            [("partner_id", "=", self.customer.id)]
+        )
+        self.assertEqual(promise.source, "portal")
+        self.assertEqual(promise.move_ids, self.invoice_1 | self.invoice_2)
+        self.assertEqual(promise.amount, 1500.0)
+
+    def test_anonymous_disputes_with_the_emails_link_and_salesperson_accepts(self):
+        self.start_tour(
+            f"/my/collections?access_token={self._token()}",
+            "account_collections_portal_dispute",
+        )
+        dispute = self.env["collection.dispute"].search([])
+        self.assertEqual(dispute.move_id, self.invoice_1)
+        self.assertEqual(dispute.reason, "not_received")
+        self.assertEqual(dispute.attachment_ids.name, "delivery.pdf")
+        self.start_tour(
+            "/odoo", "account_collections_dispute_accept", login="salesperson"
+        )
+        self.assertEqual(dispute.state, "accepted")
+        self.assertEqual(self.invoice_1.collection_exclusion_reason, "dispute")

@@ -239,6 +239,27 @@ def html_page(chrome, out_dir, name, body, base_url, title):
     page.unlink()
 
 
+def shoot_customer_portal(chrome, admin, url, out):
+    """/my/collections as the customer sees it, opened with the (signed) link of
+    the latest customer email."""
+    mails = admin.execute(
+        "mail.mail",
+        "search_read",
+        [("model", "=", "account.move"), ("body_html", "ilike", "/my/collections")],
+        ["body_html"],
+        limit=1,
+        order="id desc",
+    )
+    if not mails:
+        print("no customer email with a portal link: skipped", file=sys.stderr)
+        return
+    token = mails[0]["body_html"].split("/my/collections?access_token=")[1]
+    token = html.unescape(token.split('"')[0])
+    chrome.goto(f"{url}/my/collections?access_token={token}")
+    chrome.wait(".o_collection_invoices tbody tr")
+    chrome.shot(out / "customer_portal.png")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
@@ -362,6 +383,9 @@ def main():
             html_page(
                 chrome, out, name, mails[0]["body_html"], url, mails[0]["subject"]
             )
+
+        # The customer's page on the portal, through the link of a customer email
+        shoot_customer_portal(chrome, admin, url, out)
 
         # The same worklist in Spanish, as a salesperson sees it
         carlos = Odoo(url, args.db, "carlos", "carlos")

@@ -1,0 +1,379 @@
+import binascii
+import math
+from datetime import datetime, timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import MissingError, UserError
+from odoo.tools import (
+    SQL,
+    float_compare,
+    format_amount,
+    hash_sign,
+    verify_hash_signed,
+)
+from odoo.tools.mimetypes import guess_mimetype
+
+TOKEN_SCOPE = "account_collections.portal"
+# the link of a collection email opens the customer's page this long
+TOKEN_DAYS = 60
+# answers a customer may give on the portal per day (promises, disputes, claims)
+DAILY_ANSWER_LIMIT = 10
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+}
+ATTACHMENT_MAX_COUNT = 5
+MESSAGE_MAX_CHARS = 4000
+REFERENCE_MAX_CHARS = 120
+AGING_BUCKETS = [(None, 0), (1, 30), (31, 60), (61, 90), (91, None)]
+
+
+class CollectionRateLimitError(UserError):
+    """A customer gave more answers today than the portal accepts."""
+
+
+class CollectionPortal(models.AbstractModel):
+    """What the customer portal's collections page shows and accepts: the
+    controller only reads the request and renders; every check is here, with
+    superuser rights limited to the customer (commercial partner) and company
+    the caller was identified as."""
+
+    _name = "collection.portal"
+    _description = "Collections on the Customer Portal"
+
+    # -------------------------------------------------------------------------
+    # Identity: the link of a collection email
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_portal_token(self, partner, company):
+        """A signed token opening the collections page of ``partner``'s customer
+        in ``company`` for ``TOKEN_DAYS`` days; ``partner`` (the recipient of the
+        email, a contact of the customer) answers, in their language."""
+        return hash_sign(
+            self.sudo().env,
+            TOKEN_SCOPE,
+            {"p": partner.commercial_partner_id.id, "c": company.id, "a": partner.id},
+            expiration=timedelta(days=TOKEN_DAYS),
+        )
+
+    @api.model
+    def _collection_portal_url(self, partner, company):
+        token = self._collection_portal_token(partner, company)
+        return f"{company.get_base_url()}/my/collections?access_token={token}"
+
+    @api.model
+    def _collection_token_customer(self, token):
+        """``(customer, company, author)`` of a valid, unexpired token; None for
+        any other string."""
+        try:
+            payload = verify_hash_signed(self.sudo().env, TOKEN_SCOPE, token or "")
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            return None
+        if not isinstance(payload, dict):
+            return None
+        try:
+            ids = [int(payload[key]) for key in ("p", "c", "a")]
+        except (KeyError, TypeError, ValueError):
+            return None
+        partner = self.env["res.partner"].sudo().browse(ids[0]).exists()
+        company = self.env["res.company"].sudo().browse(ids[1]).exists()
+        author = self.env["res.partner"].sudo().browse(ids[2]).exists()
+        if not partner or not company or partner.commercial_partner_id != partner:
+            return None
+        if author.commercial_partner_id != partner:
+            author = partner
+        return partner, company, author
+
+    # -------------------------------------------------------------------------
+    # What the page shows
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_open_invoices(self, partner, companies):
+        """The customer's invoices the collection process follows, in
+        ``companies`` (superuser: the caller identified the customer)."""
+        return (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    *self.env["collection.receivable"]._collection_open_domain(),
+                    ("commercial_partner_id", "=", partner.commercial_partner_id.id),
+                    ("company_id", "in", companies.ids),
+                ],
+                order="company_id, collection_date_due, name, id",
+            )
+        )
+
+    @api.model
+    def _collection_page_values(self, partner, companies):
+        """The page's values: per company, the open invoices, their total and
+        aging (company currency), the open promises, disputes and claims."""
+        today = fields.Date.context_today(self)
+        moves = self._collection_open_invoices(partner, companies)
+        commercial = partner.commercial_partner_id
+        promises = (
+            self.env["collection.promise"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", commercial.id),
+                    ("company_id", "in", companies.ids),
+                    ("state", "=", "open"),
+                ],
+                order="promised_date",
+            )
+        )
+        disputes = (
+            self.env["collection.dispute"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", commercial.id),
+                    ("company_id", "in", companies.ids),
+                    ("state", "=", "open"),
+                ]
+            )
+        )
+        claims = (
+            self.env["collection.payment.claim"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", commercial.id),
+                    ("company_id", "in", companies.ids),
+                    ("state", "=", "open"),
+                ]
+            )
+        )
+        sections = []
+        for company, company_moves in moves.grouped("company_id").items():
+            aging = [0.0] * len(AGING_BUCKETS)
+            for move in company_moves:
+                days = (today - move.collection_date_due).days
+                aging[self._collection_bucket(days)] += move.amount_residual_signed
+            sections.append(
+                {
+                    "company": company,
+                    "moves": company_moves,
+                    "total": sum(company_moves.mapped("amount_residual_signed")),
+                    "aging": aging,
+                    "promised": {
+                        move.id
+                        for move in promises.filtered(
+                            lambda p, c=company: p.company_id == c
+                        ).move_ids
+                    },
+                    "disputed": set(disputes.move_id.ids),
+                }
+            )
+        return {
+            "sections": sections,
+            "promises": promises,
+            "disputes": disputes,
+            "claims": claims,
+            "today": today,
+            "aging_labels": self._collection_aging_labels(),
+            "dispute_reasons": self.env["collection.dispute"]
+            ._fields["reason"]
+            ._description_selection(self.env),
+        }
+
+    @api.model
+    def _collection_bucket(self, days):
+        for index, (low, high) in enumerate(AGING_BUCKETS):
+            if (low is None or days >= low) and (high is None or days <= high):
+                return index
+        return 0
+
+    @api.model
+    def _collection_aging_labels(self):
+        return [
+            self.env._("Not due"),
+            self.env._("1-30 days"),
+            self.env._("31-60 days"),
+            self.env._("61-90 days"),
+            self.env._("Over 90 days"),
+        ]
+
+    # -------------------------------------------------------------------------
+    # Input: every field is hostile until checked here
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_customer_moves(self, partner, companies, move_ids):
+        """The customer's invoices ``move_ids`` (strings from the request); a
+        MissingError (the page is not found) for any id that is not one of the
+        customer's posted invoices of ``companies``."""
+        try:
+            ids = {int(move_id) for move_id in move_ids}
+        except (TypeError, ValueError) as error:
+            raise MissingError(self.env._("This invoice does not exist.")) from error
+        moves = (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    ("id", "in", list(ids)),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("commercial_partner_id", "=", partner.commercial_partner_id.id),
+                    ("company_id", "in", companies.ids),
+                ]
+            )
+        )
+        if len(moves) != len(ids):
+            raise MissingError(self.env._("This invoice does not exist."))
+        return moves
+
+    @api.model
+    def _collection_check_open(self, moves):
+        if not moves:
+            raise UserError(self.env._("Choose at least one invoice."))
+        for move in moves:
+            if not move._collection_is_open():
+                raise UserError(
+                    self.env._(
+                        "Invoice %(invoice)s has nothing left to pay: it is not "
+                        "open any more.",
+                        invoice=move.name,
+                    )
+                )
+        if len(moves.company_id) > 1 or len(moves.currency_id) > 1:
+            raise UserError(
+                self.env._("Choose invoices of one company and one currency at a time.")
+            )
+
+    @api.model
+    def _collection_parse_date(self, value):
+        try:
+            return fields.Date.to_date(value)
+        except (TypeError, ValueError) as error:
+            raise UserError(self.env._("Give a valid date.")) from error
+
+    @api.model
+    def _collection_parse_amount(self, value, currency, maximum):
+        try:
+            amount = float(value)
+        except (TypeError, ValueError) as error:
+            raise UserError(self.env._("Give a valid amount.")) from error
+        if not math.isfinite(amount):
+            raise UserError(self.env._("Give a valid amount."))
+        amount = currency.round(amount)
+        if float_compare(amount, 0.0, precision_rounding=currency.rounding) <= 0:
+            raise UserError(self.env._("The amount must be greater than zero."))
+        if (
+            maximum is not None
+            and float_compare(amount, maximum, precision_rounding=currency.rounding) > 0
+        ):
+            raise UserError(
+                self.env._(
+                    "The amount %(amount)s is more than what is due (%(due)s).",
+                    amount=format_amount(self.env, amount, currency),
+                    due=format_amount(self.env, maximum, currency),
+                )
+            )
+        return amount
+
+    @api.model
+    def _collection_check_files(self, files):
+        """``[(name, content, mimetype)]`` of the uploaded files: PDF or images,
+        at most ``ATTACHMENT_MAX_BYTES`` each."""
+        checked = []
+        files = [f for f in files if f and f.filename]
+        if len(files) > ATTACHMENT_MAX_COUNT:
+            raise UserError(
+                self.env._(
+                    "Attach at most %(count)s files.", count=ATTACHMENT_MAX_COUNT
+                )
+            )
+        for upload in files:
+            content = upload.read(ATTACHMENT_MAX_BYTES + 1)
+            if len(content) > ATTACHMENT_MAX_BYTES:
+                raise UserError(
+                    self.env._("%(file)s is larger than 10 MB.", file=upload.filename)
+                )
+            mimetype = guess_mimetype(content)
+            if mimetype not in ATTACHMENT_TYPES:
+                raise UserError(
+                    self.env._(
+                        "%(file)s is not a PDF or an image (PNG, JPEG, GIF, WebP).",
+                        file=upload.filename,
+                    )
+                )
+            checked.append((upload.filename[:200], content, mimetype))
+        return checked
+
+    @api.model
+    def _collection_check_rate(self, partner):
+        """Refuse the answer when the customer gave ``DAILY_ANSWER_LIMIT`` today,
+        and tell the salesperson (once a day). Concurrent answers of one
+        customer wait for each other (row lock on the customer)."""
+        commercial = partner.commercial_partner_id
+        self.env.execute_query(
+            SQL(
+                "SELECT id FROM res_partner WHERE id = %s FOR UPDATE",
+                commercial.id,
+            )
+        )
+        since = datetime.combine(fields.Date.today(), datetime.min.time())
+        domain = [("partner_id", "=", commercial.id), ("create_date", ">=", since)]
+        count = (
+            self.env["collection.promise"]
+            .sudo()
+            .search_count([*domain, ("source", "=", "portal")])
+            + self.env["collection.dispute"].sudo().search_count(domain)
+            + self.env["collection.payment.claim"].sudo().search_count(domain)
+        )
+        if count < DAILY_ANSWER_LIMIT:
+            return
+        raise CollectionRateLimitError(
+            self.env._(
+                "Thank you: we received %(count)s answers from you today, the most "
+                "we take in a day. Your salesperson will contact you; you can also "
+                "answer again tomorrow.",
+                count=count,
+            )
+        )
+
+    @api.model
+    def _collection_report_rate_limit(self, partner, companies):
+        """Tell the salesperson that the customer was refused (one activity a
+        day): called after the refusal, outside the refused answer's
+        savepoint."""
+        commercial = partner.commercial_partner_id
+        move = self._collection_open_invoices(commercial, companies)[:1]
+        user = (move and move._collection_salesperson()) or commercial.user_id
+        if not user:
+            return
+        summary = self.env._("Too many answers on the portal today")
+        exists = (
+            self.env["mail.activity"]
+            .sudo()
+            .search_count(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "=", commercial.id),
+                    ("summary", "=", summary),
+                    ("date_deadline", "=", fields.Date.context_today(self)),
+                ]
+            )
+        )
+        if exists:
+            return
+        commercial.sudo().activity_schedule(
+            "mail.mail_activity_data_todo",
+            user_id=user.id,
+            summary=summary,
+            note=self.env._(
+                "%(customer)s reached the limit of %(limit)s answers a day on the "
+                "portal: call them.",
+                customer=commercial.name,
+                limit=DAILY_ANSWER_LIMIT,
+            ),
+        )
