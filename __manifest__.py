@@ -47,6 +47,8 @@
         "views/collection_portfolio_line_views.xml",
         # KPI history and dashboard (issue 19)
         "views/collection_kpi_snapshot_views.xml",
+        # one conversation per customer: statement, worklist by customer (issue 14)
+        "report/collection_statement_report.xml",
         # users' experience: customer emails, web client, tours (issue 7)
         # customers answer on the portal (issue 15)
         "security/collection_portal_security.xml",

@@ -10,6 +10,7 @@ from . import mail_activity
 from . import account_move
 from . import collection_engine
 from . import collection_mailing
+from . import collection_conversation
 from . import account_partial_reconcile
 from . import collection_report_log
 from . import collection_kpi_snapshot
@@ -23,5 +24,6 @@ from . import collection_portal
 from . import collection_portal_answer
 from . import collection_contact
 from . import collection_worklist
+from . import collection_worklist_customer
 from . import mail_activity_type
 from . import ir_default

@@ -13,6 +13,14 @@ from .collection_tools import (
     without_defaults,
 )
 
+# why the customer email an invoice owes was not sent yet
+COLLECTION_MAIL_HOLD_REASONS = [
+    ("interval", "Minimum interval"),
+    ("unmatched", "Money to reconcile"),
+    ("no_email", "No email address"),
+    ("error", "Sending failed"),
+]
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -24,6 +32,42 @@ class AccountMove(models.Model):
         index="btree_not_null",
         ondelete="set null",
         help="Last collection stage executed on this invoice.",
+        groups="account_collections.group_collection_user",
+    )
+    # the customer email a stage owes, sent once per customer by the run's
+    # mailing step (collection.conversation)
+    collection_mail_stage_id = fields.Many2one(
+        "collection.stage",
+        string="Collection Email Owed",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="Stage whose email to the customer is still to be sent: the next "
+        "collection email to the customer includes this invoice.",
+        groups="account_collections.group_collection_user",
+    )
+    collection_mail_held = fields.Selection(
+        COLLECTION_MAIL_HOLD_REASONS,
+        string="Collection Email Held",
+        readonly=True,
+        copy=False,
+        groups="account_collections.group_collection_user",
+    )
+    collection_mail_date = fields.Date(
+        string="Last Collection Email",
+        readonly=True,
+        copy=False,
+        help="Day of the last collection email to the customer that included this "
+        "invoice.",
+        groups="account_collections.group_collection_user",
+    )
+    collection_mail_checked_date = fields.Date(
+        string="Collection Email Checked On",
+        help="Day the run last held the email this invoice owes, or failed to send "
+        "it: it tries again the next day.",
+        readonly=True,
+        copy=False,
         groups="account_collections.group_collection_user",
     )
     collection_phase = fields.Selection(

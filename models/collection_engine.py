@@ -52,7 +52,25 @@ class CollectionEngine(models.AbstractModel):
         _logger.info(
             "Collection run: %s invoices advanced, %s remaining", processed, remaining
         )
-        self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+        if remaining or (batch and self._collection_due_work(companies.ids, today)):
+            # invoices left, or locked by a concurrent run: the run that
+            # executes the day's last stages emails the customers
+            self.env["ir.cron"]._notify_progress(done=len(batch), remaining=remaining)
+            return processed
+        # every stage of the day executed: one email per customer, then the digests
+        conversation = self.env["collection.conversation"]
+        customers = conversation._collection_owed_customers(companies.ids, today)
+        mail_batch = customers[:batch_size]
+        handled = conversation._collection_mail_customers(mail_batch, today)
+        remaining = len(customers) - len(mail_batch)
+        _logger.info(
+            "Collection run: %s customers emailed or held, %s remaining",
+            handled,
+            remaining,
+        )
+        self.env["ir.cron"]._notify_progress(
+            done=len(batch) + len(mail_batch), remaining=remaining
+        )
         if not remaining:
             self.env["collection.mailing"]._collection_send_digests()
             self.env["res.partner"]._collection_refresh_payment_history()
@@ -391,9 +409,10 @@ class CollectionEngine(models.AbstractModel):
                     "collection_error_date": False,
                 }
             )
-        # customer emails first, so that the stage's note stays on top of the chatter
-        mailing = self.env["collection.mailing"]
+        # the customer emails the stages owe, sent once per customer by the run's
+        # mailing step; the stale ones noted first, under the stage's note
+        conversation = self.env["collection.conversation"]
         for stage in stages.filtered("mail_template_id"):
             stage_moves = moves.filtered(lambda m, s=stage: stage_of[m] == s)
-            mailing._collection_send_stage_mail(stage_moves, stage, entering=entering)
+            conversation._collection_owe_mail(stage_moves, stage, entering)
         moves._message_log_batch(bodies)

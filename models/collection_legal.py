@@ -158,7 +158,12 @@ class CollectionLegal(models.AbstractModel):
         statement = self.env.ref(STATEMENT_REPORT, raise_if_not_found=False)
         if statement:
             content, _kind = reports._render_qweb_pdf(
-                statement, customer.ids, data={"date": fields.Date.to_string(today)}
+                statement,
+                customer.ids,
+                data={
+                    "date_at": fields.Date.to_string(today),
+                    "company_id": company.id,
+                },
             )
             documents.append((self.env._("Statement"), content))
         content, _kind = reports._render_qweb_pdf(

@@ -41,6 +41,15 @@ class CollectionPolicy(models.Model):
         "smaller one.",
     )
 
+    mail_interval_days = fields.Integer(
+        string="Minimum Days Between Emails",
+        default=3,
+        tracking=True,
+        help="The daily run sends a customer at most one collection email within "
+        "this many days; a stage email that falls inside the interval is held and "
+        "its invoices go in the customer's next email. 0: no minimum.",
+    )
+
     plan_grace_days = fields.Integer(
         string="Payment Plan Grace (Days)",
         default=3,
@@ -108,6 +117,18 @@ class CollectionPolicy(models.Model):
                 raise ValidationError(
                     self.env._(
                         "The collection policy '%(policy)s' must have at least one stage.",
+                        policy=policy.display_name,
+                    )
+                )
+
+    @api.constrains("mail_interval_days")
+    def _check_mail_interval(self):
+        for policy in self:
+            if policy.mail_interval_days < 0:
+                raise ValidationError(
+                    self.env._(
+                        "The minimum interval between two collection emails of "
+                        "policy '%(policy)s' cannot be a negative number of days.",
                         policy=policy.display_name,
                     )
                 )

@@ -406,3 +406,101 @@ class CollectionReceivable(models.AbstractModel):
         labels += [f"{low + 1}-{high}" for low, high in pairwise(limits)]
         labels.append(self.env._("Over %(days)s", days=limits[-1]))
         return labels
+
+    # -------------------------------------------------------------------------
+    # Money received and not yet matched
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_unmatched_money_sql(self, partner_ids=None, company_ids=None):
+        """SQL selecting, per commercial customer and company, the money it sent
+        that is not yet matched with its invoices (``partner_id``, ``company_id``,
+        ``amount`` > 0, in company currency):
+
+        - the open part of the receivable items of its payments and bank
+          statement lines (posted payments not fully reconciled, lines reconciled
+          with the receivable account but not with an invoice);
+        - its posted incoming payments without a journal entry still in process;
+        - its incoming bank statement lines not yet reconciled.
+
+        Filtered on the commercial ``partner_ids`` and ``company_ids`` when given.
+        """
+
+        def partner_filter(partner):
+            if partner_ids is None:
+                return SQL()
+            return SQL("AND %s = ANY(%s)", partner, list(partner_ids))
+
+        def company_filter(column):
+            if company_ids is None:
+                return SQL()
+            return SQL("AND %s = ANY(%s)", column, list(company_ids))
+
+        customer = SQL("COALESCE(p.commercial_partner_id, p.id)")
+        return SQL(
+            """
+            SELECT partner_id, company_id, SUM(amount) AS amount
+              FROM (
+                    -- receivable items of payments and statement lines, open
+                    SELECT %(customer)s AS partner_id, aml.company_id,
+                           -aml.amount_residual AS amount
+                      FROM account_move_line aml
+                      JOIN account_move m ON m.id = aml.move_id
+                      JOIN res_partner p ON p.id = aml.partner_id
+                     WHERE %(receivable)s
+                       AND aml.amount_residual < 0
+                       AND NOT COALESCE(aml.reconciled, FALSE)
+                       AND (m.origin_payment_id IS NOT NULL
+                            OR m.statement_line_id IS NOT NULL)
+                       %(partner_aml)s
+                 UNION ALL
+                    -- payments without journal entry, waiting for the bank
+                    SELECT %(customer)s, pay.company_id,
+                           pay.amount_company_currency_signed
+                      FROM account_payment pay
+                      JOIN res_partner p ON p.id = pay.partner_id
+                     WHERE pay.move_id IS NULL
+                       AND pay.state = 'in_process'
+                       AND pay.payment_type = 'inbound'
+                       AND pay.partner_type = 'customer'
+                       %(company_pay)s %(partner_pay)s
+                 UNION ALL
+                    -- incoming bank statement lines not reconciled yet: their
+                    -- open part, in company currency (the liquidity line's)
+                    SELECT %(customer)s, st.company_id,
+                           liq.balance * (-st.amount_residual / st.amount)
+                      FROM account_bank_statement_line st
+                      JOIN account_move m ON m.id = st.move_id AND m.state = 'posted'
+                      JOIN account_journal j ON j.id = m.journal_id
+                      JOIN account_move_line liq
+                        ON liq.move_id = m.id AND liq.account_id = j.default_account_id
+                      JOIN res_partner p ON p.id = st.partner_id
+                     WHERE NOT COALESCE(st.is_reconciled, FALSE)
+                       AND st.amount > 0
+                       %(company_st)s %(partner_st)s
+                   ) money
+          GROUP BY partner_id, company_id
+            HAVING SUM(amount) > 0
+            """,
+            customer=customer,
+            receivable=self._collection_receivable_item_sql("aml", company_ids),
+            partner_aml=partner_filter(customer),
+            company_pay=company_filter(SQL("pay.company_id")),
+            partner_pay=partner_filter(customer),
+            company_st=company_filter(SQL("st.company_id")),
+            partner_st=partner_filter(customer),
+        )
+
+    @api.model
+    def _collection_unmatched_money(self, partners=None, companies=None):
+        """``{(commercial partner id, company id): amount}`` of the money the
+        customers sent that is not matched yet (see
+        :meth:`_collection_unmatched_money_sql`), in one query."""
+        self.env.flush_all()
+        rows = self.env.execute_query(
+            self._collection_unmatched_money_sql(
+                partners.commercial_partner_id.ids if partners is not None else None,
+                companies.ids if companies is not None else None,
+            )
+        )
+        return {(partner, company): amount for partner, company, amount in rows}

@@ -19,6 +19,10 @@ COLLECTION_PROTECTED_FIELDS = (
     "collection_date_due",
     "collection_promise_ids",
     "collection_contact_ids",
+    "collection_mail_stage_id",
+    "collection_mail_held",
+    "collection_mail_date",
+    "collection_mail_checked_date",
     "collection_paused_until",
 )
 

@@ -7,3 +7,4 @@ from . import report_portfolio_status
 from . import collection_kpi_history
 from . import collection_kpi_dashboard
 from . import collection_portfolio_delivery
+from . import collection_statement_report

@@ -8,6 +8,7 @@ from . import test_controls_invoices
 from . import test_controls_more
 from . import test_controls_promises
 from . import test_controls_run
+from . import test_customer_conversation
 from . import test_customer_mail
 from . import test_engine
 from . import test_exclusion
@@ -15,6 +16,7 @@ from . import test_i18n
 from . import test_kpi_charts
 from . import test_kpi_dashboard
 from . import test_kpi_history
+from . import test_legal
 from . import test_phases
 from . import test_plans
 from . import test_portal
@@ -26,6 +28,8 @@ from . import test_receivable_rules
 from . import test_reliability
 from . import test_segments
 from . import test_service_models_rpc
+from . import test_statement
 from . import test_ui_tours
+from . import test_unmatched_money
 from . import test_worklist
-from . import test_legal
+from . import test_worklist_customer

@@ -176,6 +176,15 @@ class TestCollectionConcurrency(CollectionCommittedCase):
                     f"{move.name} is announced exactly once",
                 )
             self.assertFalse(activities.filtered(lambda a: not a.collection_notified))
+            # and their customer one collection email, whichever run sent it
+            emails = env["mail.message"].search(
+                [
+                    ("model", "=", "account.move"),
+                    ("res_id", "in", move_ids),
+                    ("message_type", "=", "comment"),
+                ]
+            )
+            self.assertEqual(len(emails), 1, "one email for the customer")
 
     def test_scheduler_lock_keeps_a_second_worker_out(self):
         """The scheduler's own lock: while a worker holds the daily run's job, a

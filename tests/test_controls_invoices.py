@@ -37,6 +37,11 @@ class TestInvoiceControls(RpcCommon):
             "collection_date_due": "2099-01-01",
             "collection_promise_ids": [Command.set(other.ids)],
             "collection_contact_ids": [Command.clear()],
+            # the emails the customer is owed, and when it was last written to
+            "collection_mail_stage_id": False,
+            "collection_mail_held": "interval",
+            "collection_mail_date": "2099-01-01",
+            "collection_mail_checked_date": "2099-01-01",
         }
         for user in (self.salesperson, self.manager):
             for fname, value in attacks.items():
@@ -428,11 +433,14 @@ class TestInvoiceControls(RpcCommon):
             self.salesperson, "account.move", "read", rita_invoice.ids, totals
         )[0]
         self.assertEqual(read["collection_open_amount"], 1300.0)
-        # the customer's email, written by the daily run, lists all of them
+        # the customer's one email, written by the daily run, lists all of them
         self._run(day(1))
-        email = rita_invoice.message_ids.filtered(lambda m: m.message_type == "comment")
+        email = (self.invoice | rita_invoice).message_ids.filtered(
+            lambda m: m.message_type == "comment"
+        )
         self.assertEqual(len(email), 1)
         self.assertIn(self.invoice.name, email.body)
+        self.assertIn(rita_invoice.name, email.body)
         self.assertIn("1,300.00", email.body)
 
     # -------------------------------------------------------------------------

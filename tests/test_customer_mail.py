@@ -61,8 +61,8 @@ class TestCollectionCustomerMail(CollectionCommon):
             "Sam Seller, Account Executive", body, "the salesperson's signature"
         )
         self.assertIn("billing@company.example", body, "the company's signature")
-        # the chatter keeps the stage note on top of the email
-        self.assertIn("Overdue follow-up", invoice.message_ids[0].body)
+        # the chatter keeps the stage note, under the email sent after the stages
+        self.assertIn("Overdue follow-up", invoice.message_ids[1].body)
 
         mail = self._outgoing(message)
         self.assertEqual(len(mail), 1)
@@ -240,6 +240,8 @@ class TestCollectionCustomerMail(CollectionCommon):
         self.assertEqual(len(final), 1)
 
     def test_batch_of_customers_each_get_their_own_email(self):
+        """One email per customer, whatever the salesperson of each invoice: the
+        salesperson of the invoice it is posted on signs it."""
         first = self._post_invoice(DUE, amount=100.0)
         second = self._post_invoice(DUE, amount=200.0, partner=self.customer_2)
         other_seller = self._post_invoice(DUE, amount=300.0, user=self.salesperson_2)
@@ -247,7 +249,6 @@ class TestCollectionCustomerMail(CollectionCommon):
         for invoice, customer, seller in (
             (first, self.customer, self.salesperson),
             (second, self.customer_2, self.salesperson),
-            (other_seller, self.customer, self.salesperson_2),
         ):
             email = invoice.message_ids.filtered(lambda m: m.message_type == "comment")
             self.assertEqual(email.partner_ids, customer)
@@ -257,3 +258,11 @@ class TestCollectionCustomerMail(CollectionCommon):
             self.assertEqual(mail.recipient_ids, customer)
             self.assertEqual(mail.email_cc, seller.email_formatted)
             self.assertIn(seller.email, mail.email_from)
+        # Sally's invoice of the same customer went in Sam's email
+        self.assertFalse(
+            other_seller.message_ids.filtered(lambda m: m.message_type == "comment")
+        )
+        self.assertIn(
+            other_seller.name,
+            first.message_ids.filtered(lambda m: m.message_type == "comment").body,
+        )

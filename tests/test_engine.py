@@ -26,7 +26,8 @@ class TestCollectionEngine(CollectionCommon):
             self.env.ref("account_collections.mail_activity_type_collection_reminder"),
         )
         self.assertEqual(invoice.collection_stage_id, self.stage_reminder)
-        self.assertIn("Reminder before due date", invoice.message_ids[0].body)
+        # the stage note, under the customer email sent after the day's stages
+        self.assertIn("Reminder before due date", invoice.message_ids[1].body)
 
         self._run(day(-5))
         self.assertEqual(self._collection_activities(invoice), reminder)
@@ -136,7 +137,7 @@ class TestCollectionEngine(CollectionCommon):
         leaving.active = False
         self._run(day(1))
         self.assertEqual(self._collection_activities(invoice).user_id, manager)
-        self.assertIn("no active salesperson", invoice.message_ids[0].body)
+        self.assertIn("no active salesperson", invoice.message_ids[1].body)
 
     def test_payment_closes_activities_and_stops_new_ones(self):
         invoice = self._post_invoice(DUE)
@@ -404,8 +405,8 @@ class TestCollectionEngine(CollectionCommon):
         self.assertIn(self.customer, sent.partner_ids)
 
     def test_broken_customer_data_does_not_stop_the_run(self):
-        """A template that cannot render for one invoice: that invoice is logged and
-        retried the next day, the others are processed."""
+        """A template that cannot render for one customer: the stage is executed,
+        the email is logged and retried the next day, the others are sent."""
         self._stage_template(
             "Fragile notice",
             "Notice {{ object.partner_id.ref.upper() }}",
@@ -414,22 +415,24 @@ class TestCollectionEngine(CollectionCommon):
         self.customer.ref = "ACME"
         good = self._post_invoice(DUE)
         bad = self._post_invoice(DUE, partner=self.customer_2)  # no ref: cannot render
+
+        def emails(move):
+            return move.message_ids.filtered(lambda m: m.message_type == "comment")
+
         # the daily run logs from its service models and their shared helpers
         with self.assertLogs("odoo.addons.account_collections.models", "WARNING"):
             self._run(day(1))
-        self.assertEqual(good.collection_stage_id, self.stage_overdue)
-        self.assertEqual(len(self._collection_activities(good)), 1)
-        self.assertFalse(
-            bad.collection_stage_id, "nothing half-written on the failed one"
-        )
-        self.assertFalse(self._collection_activities(bad))
-        self.assertTrue(bad.collection_error)
-        self.assertIn("could not process this invoice", bad.message_ids[0].body)
-        # same day: not retried (the run would loop on it); next day, once fixed: done
+        self.assertEqual((good | bad).collection_stage_id, self.stage_overdue)
+        self.assertEqual(len(self._collection_activities(good | bad)), 2)
+        self.assertEqual(len(emails(good)), 1)
+        self.assertFalse(emails(bad))
+        self.assertEqual(bad.collection_mail_held, "error")
+        self.assertIn("could not be sent", bad.message_ids[0].body)
+        # same day: not retried (the run would loop on it); next day, once fixed: sent
         self._run(day(1))
-        self.assertFalse(bad.collection_stage_id)
+        self.assertFalse(emails(bad))
         self.customer_2.ref = "GLOBEX"
         self._run(day(2))
-        self.assertEqual(bad.collection_stage_id, self.stage_overdue)
-        self.assertFalse(bad.collection_error)
+        self.assertEqual(len(emails(bad)), 1)
+        self.assertFalse(bad.collection_mail_held)
         self.assertEqual(len(self._collection_activities(good | bad)), 2)

@@ -95,7 +95,7 @@ class TestCollectionTranslations(CollectionCommon):
         with freeze_time(day(1)):
             self.cron.with_context(lang=None).method_direct_trigger()
 
-        stage_note = invoice.message_ids[0].body
+        stage_note = invoice.message_ids[1].body  # under the customer email
         self.assertIn("Etapa de cobranza Seguimiento de vencidas", stage_note)
         self.assertIn("actividad para Sam Seller", stage_note)
 

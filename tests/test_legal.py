@@ -64,6 +64,7 @@ class TestLegalHandover(PromiseCommon):
         self.assertIn("Collection case handed over", handover.body)
         names = handover.attachment_ids.mapped("name")
         self.assertIn("Case file - Acme Customer.pdf", names)
+        self.assertIn("Statement - Acme Customer.pdf", names)
         for invoice in late | also_late:
             self.assertIn(
                 f"{invoice.name.replace('/', '_')} - Acme Customer.pdf", names

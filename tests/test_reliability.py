@@ -43,9 +43,15 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
         return moves
 
     def _run_until_done(self, run_day, batch_size):
-        """Call the run as the scheduler does until a call has nothing to do."""
+        """Call the run as the scheduler does until a call has nothing to do: no
+        invoice to advance, no customer to email."""
+        conversation = self.env["collection.conversation"]
         for _call in range(20):
-            if not self._run(run_day, batch_size=batch_size):
+            advanced = self._run(run_day, batch_size=batch_size)
+            owed = conversation._collection_owed_customers(
+                self.env["res.company"].search([]).ids, run_day
+            )
+            if not advanced and not owed:
                 return
         self.fail("the run never finished")
 
@@ -120,14 +126,26 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
                 "DROP FUNCTION collection_test_fault();"
             )
 
+    def _assert_stage_without_email(self, moves, stage):
+        for move in moves:
+            self.assertEqual(move.collection_stage_id, stage, move.name)
+            self.assertEqual(len(self._collection_activities(move)), 1, move.name)
+            self.assertFalse(self._customer_emails(move), f"{move.name}: no email")
+            self.assertEqual(move.collection_mail_stage_id, stage, "still owed")
+
     def _crash_and_rerun(self, fault, expected_exception):
-        """Six invoices in batches of three: the second batch crashes on its second
-        invoice, after the first one's activity and email were written. The crashed
-        transaction is rolled back (as the scheduler does); the next run completes
-        the work, exactly once per invoice."""
+        """Six invoices of six customers in batches of three: the stages of the
+        day are executed first, then the customers are emailed three at a time.
+        The second batch of emails crashes on its second customer, after the
+        first one's email was written. The crashed transaction is rolled back
+        (as the scheduler does); the next run emails the customers left, exactly
+        once each, and nobody twice."""
         moves = self._post_one_per_customer()
         first_batch, second_batch = moves[:3], moves[3:]
-        self.assertEqual(self._run(day(1), batch_size=3), 3)
+        self.assertEqual(self._run(day(1), batch_size=3), 3, "three invoices")
+        self.assertEqual(
+            self._run(day(1), batch_size=3), 3, "three invoices, three customers"
+        )
 
         with fault(second_batch[1]), self.assertRaises(expected_exception):
             with self.env.cr.savepoint():  # the scheduler's rollback
@@ -135,14 +153,16 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
         self.env.invalidate_all()
 
         self._assert_done_once(first_batch, self.stage_overdue)
-        self._assert_untouched(second_batch)
+        self._assert_stage_without_email(second_batch, self.stage_overdue)
 
         self._run_until_done(day(1), batch_size=3)
         self._assert_done_once(moves, self.stage_overdue)
         self.assertFalse(any(moves.mapped("collection_error")))
+        self.assertFalse(any(moves.mapped("collection_mail_held")))
         # the next days: nothing repeated, the next stage once
         self._run_until_done(day(2), batch_size=3)
         self.assertEqual(len(self._collection_activities(moves)), 6)
+        self._assert_done_once(moves, self.stage_overdue)
         self._run_until_done(day(7), batch_size=3)
         escalations = self._collection_activities(moves).filtered(
             lambda a: a.collection_stage_id == self.stage_escalation
@@ -162,27 +182,26 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
 
     def test_worker_killed_mid_batch_then_rerun(self):
         """The worker is interrupted (KeyboardInterrupt, as on a shutdown signal)
-        while emailing the second invoice of a batch."""
-        Mailing = self.registry["collection.mailing"]
-        send = Mailing._collection_send_stage_mail
+        while emailing the second customer of a batch."""
+        Conversation = self.registry["collection.conversation"]
+        send = Conversation._collection_send
 
         @contextmanager
         def fault(move):
-            def send_or_die(mailing, moves, stage, **kwargs):
-                for each in moves:
-                    if each == move:
-                        raise KeyboardInterrupt
-                    send(mailing, each, stage, **kwargs)
+            def send_or_die(self, moves, statement):
+                if move in moves:
+                    raise KeyboardInterrupt
+                return send(self, moves, statement)
 
-            with patch.object(Mailing, "_collection_send_stage_mail", send_or_die):
+            with patch.object(Conversation, "_collection_send", send_or_die):
                 yield
 
         self._crash_and_rerun(fault, KeyboardInterrupt)
 
     def test_one_invoice_database_error_is_isolated(self):
-        """A database error specific to one invoice (a failed check, not a
-        concurrency error) is logged on that invoice; the others of its batch are
-        done, and the invoice is retried the next day."""
+        """A database error specific to one customer's email (a failed check, not
+        a concurrency error) is logged on its invoice; the others get theirs, and
+        the email is retried the next day."""
         moves = self._post_one_per_customer()
         bad = moves[2]
         with (
@@ -193,15 +212,14 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
             self._run(day(1))
         self.assertIn(bad.name, logs.output[0])
         self._assert_done_once(moves - bad, self.stage_overdue)
-        self.assertFalse(bad.collection_stage_id)
-        self.assertFalse(self._collection_activities(bad))
-        self.assertIn("simulated database failure", bad.collection_error)
-        self.assertEqual(bad.collection_error_date, day(1))
-        self.assertIn("could not process this invoice", bad.message_ids[0].body)
+        self._assert_stage_without_email(bad, self.stage_overdue)
+        self.assertEqual(bad.collection_mail_held, "error")
+        self.assertEqual(bad.collection_mail_checked_date, day(1))
+        self.assertIn("could not be sent", bad.message_ids[0].body)
 
         self._run(day(2))
         self._assert_done_once(moves, self.stage_overdue)
-        self.assertFalse(bad.collection_error)
+        self.assertFalse(bad.collection_mail_held)
 
     def test_broken_customer_data_never_stops_the_run(self):
         """In one run: a customer without email, an invoice whose salesperson and
@@ -270,10 +288,12 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
         self.assertTrue(
             inv_left.message_ids.filtered(lambda m: "no active salesperson" in m.body)
         )
-        # the template that cannot be rendered: logged and retried tomorrow
-        self.assertFalse(inv_no_ref.collection_stage_id)
-        self.assertTrue(inv_no_ref.collection_error)
-        self.assertIn("could not process this invoice", inv_no_ref.message_ids[0].body)
+        # the template that cannot be rendered: the stage is done, the email
+        # logged and retried tomorrow
+        self.assertEqual(inv_no_ref.collection_stage_id, self.stage_overdue)
+        self.assertFalse(self._customer_emails(inv_no_ref))
+        self.assertEqual(inv_no_ref.collection_mail_held, "error")
+        self.assertIn("could not be sent", inv_no_ref.message_ids[0].body)
         # and the healthy customer got their email
         sent = inv_healthy.message_ids.filtered(lambda m: m.message_type == "comment")
         self.assertEqual(len(sent), 1)

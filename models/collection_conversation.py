@@ -1,0 +1,532 @@
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+import psycopg2
+from markupsafe import Markup
+
+from odoo import api, fields, models, tools
+from odoo.tools import SQL, format_date, split_every
+
+from .collection_mailing import COLLECTION_MAIL_MAX_DELAY
+from .collection_tools import log_failure
+
+_logger = logging.getLogger(__name__)
+
+# customer statements rendered per wkhtmltopdf call
+STATEMENT_BATCH = 100
+
+
+class CollectionConversation(models.AbstractModel):
+    """The customer is one conversation: the stages of the daily run owe their
+    emails (``account.move.collection_mail_stage_id``), and the run's mailing
+    step sends each customer (commercial partner), company and recipient one
+    email, with the template of the most advanced stage owed, naming the
+    invoices concerned first, with the customer statement attached.
+
+    Before emailing a customer it holds the email, saying why in the invoices'
+    chatter, when the last collection email is more recent than the policy's
+    minimum interval, or when money the customer sent and that is not matched
+    yet covers what the email would ask for (the collection manager, else the
+    salesperson, is asked to reconcile it). A held email is not lost: its
+    invoices stay owed and go in the customer's next email.
+
+    What is owed is stored with the stage, in the same transaction: a crash
+    before the email is queued leaves it owed, a queued email clears it in the
+    transaction that queues it, so that a re-run sends it once.
+    """
+
+    _name = "collection.conversation"
+    _description = "Collection Emails per Customer"
+
+    # -------------------------------------------------------------------------
+    # Stages owe their email
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_owe_mail(self, moves, stage, entering):
+        """The email of ``stage`` is owed to the customers of ``moves``, which
+        executed it now. An invoice whose first stage (``entering``) is reached
+        more than ``COLLECTION_MAIL_MAX_DELAY`` days late owes none: its customer
+        is not sent a stale notice, and the chatter says so."""
+        if not stage.mail_template_id or not moves:
+            return
+        today = fields.Date.context_today(self)
+        late = entering & moves.filtered(
+            lambda m: (
+                m.collection_date_due
+                and (today - m.collection_date_due).days - stage.day_offset
+                > COLLECTION_MAIL_MAX_DELAY
+            )
+        )
+        self.env["collection.mailing"]._collection_report_late_entry(late, stage)
+        (moves - late)._collection_write(
+            {
+                "collection_mail_stage_id": stage.id,
+                "collection_mail_held": False,
+                "collection_mail_checked_date": False,
+            }
+        )
+
+    # -------------------------------------------------------------------------
+    # The mailing step of the run
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_owed_sql(self, today, move="m"):
+        """SQL condition on ``move``: the invoice owes an email to send today
+        (followed, not failed today)."""
+        m = SQL.identifier(move)
+        return SQL(
+            """(%(m)s.collection_mail_stage_id IS NOT NULL
+                AND %(open)s
+                AND (%(m)s.collection_mail_checked_date IS NULL
+                     OR %(m)s.collection_mail_checked_date < %(today)s))""",
+            m=m,
+            open=self.env["collection.receivable"]._collection_open_sql(move),
+            today=today,
+        )
+
+    @api.model
+    def _collection_owed_customers(self, company_ids, today):
+        """``[(commercial partner id, company id)]`` owed an email today."""
+        self.env.flush_all()
+        return self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT m.commercial_partner_id, m.company_id
+                  FROM account_move m
+                 WHERE %(owed)s AND m.company_id = ANY(%(company_ids)s)
+              ORDER BY 1, 2
+                """,
+                owed=self._collection_owed_sql(today),
+                company_ids=list(company_ids),
+            )
+        )
+
+    @api.model
+    def _collection_mail_customers(self, keys, today):
+        """Send the emails owed to the customers ``keys`` (``(commercial partner
+        id, company id)``), or hold them until tomorrow; return how many
+        customers (and recipients) were handled.
+
+        Their owed invoices are locked first; those a concurrent run holds are
+        skipped (that run emails their customer)."""
+        if not keys:
+            return 0
+        locked = self.env.execute_query(
+            SQL(
+                """
+                SELECT m.id
+                  FROM account_move m
+                  JOIN unnest(%(partners)s::integer[], %(companies)s::integer[])
+                       AS k(partner_id, company_id)
+                    ON k.partner_id = m.commercial_partner_id
+                   AND k.company_id = m.company_id
+                 WHERE %(owed)s
+              ORDER BY m.id
+                   FOR UPDATE OF m SKIP LOCKED
+                """,
+                partners=[key[0] for key in keys],
+                companies=[key[1] for key in keys],
+                owed=self._collection_owed_sql(today),
+            )
+        )
+        moves = self.env["account.move"].browse([row[0] for row in locked])
+        # a customer some of whose invoices a concurrent run holds is left to
+        # that run: half an email now and half later would be two emails
+        owed = (
+            self.env["account.move"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("id", "not in", moves.ids),
+                    ("collection_mail_stage_id", "!=", False),
+                    "|",
+                    ("collection_mail_checked_date", "=", False),
+                    ("collection_mail_checked_date", "<", today),
+                    *self._collection_keys_domain(keys),
+                ],
+                ["commercial_partner_id", "company_id"],
+            )
+        )
+        busy = {(m.commercial_partner_id.id, m.company_id.id) for m in owed}
+        moves = moves.filtered(
+            lambda m: (m.commercial_partner_id.id, m.company_id.id) not in busy
+        )
+        if not moves:
+            return 0
+        customers = moves.commercial_partner_id
+        companies = moves.company_id
+        last_mail = self._collection_last_mail(customers, companies)
+        unmatched = self.env["collection.receivable"]._collection_unmatched_money(
+            customers, companies
+        )
+        due = self._collection_amount_due(customers, companies)
+        to_send = []
+        handled = moves.grouped(
+            lambda m: (
+                m.commercial_partner_id,
+                m.company_id,
+                m.collection_mail_partner_id,
+            )
+        )
+        for (customer, company, recipient), group in handled.items():
+            key = (customer.id, company.id)
+            lead = self._collection_lead(group)
+            interval = lead.collection_policy_id.mail_interval_days
+            last = last_mail.get(key)
+            if not recipient:
+                self._collection_hold_no_email(group)
+            elif last and interval and today < last + timedelta(days=interval):
+                self._collection_hold(group, "interval", last=last, interval=interval)
+            elif (
+                unmatched.get(key, 0.0) > 0
+                and company.currency_id.compare_amounts(
+                    unmatched[key], due.get(key, 0.0)
+                )
+                >= 0
+            ):
+                self._collection_hold_unmatched(group, unmatched[key], due.get(key))
+            else:
+                to_send.append(group)
+        try:
+            with self.env.cr.savepoint():
+                statements = self._collection_statements(to_send, today)
+        except psycopg2.OperationalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the emails still go
+            _logger.warning(
+                "Collection run: the customer statements could not be rendered, "
+                "the emails go without them: %s",
+                error,
+            )
+            statements = {}
+        for group in to_send:
+            try:
+                with self.env.cr.savepoint():
+                    self._collection_send(
+                        group, statements.get(self._collection_key(group))
+                    )
+            except psycopg2.OperationalError:
+                raise
+            except Exception as error:  # noqa: BLE001 - logged, retried tomorrow
+                self._collection_mail_failed(group, error)
+        return len(handled)
+
+    @api.model
+    def _collection_keys_domain(self, keys):
+        """Domain of the open invoices of the customers ``keys``."""
+        return [
+            *self.env["collection.receivable"]._collection_open_domain(),
+            ("commercial_partner_id", "in", [key[0] for key in keys]),
+            ("company_id", "in", [key[1] for key in keys]),
+        ]
+
+    @api.model
+    def _collection_key(self, moves):
+        return (moves[:1].commercial_partner_id.id, moves[:1].company_id.id)
+
+    @api.model
+    def _collection_lead(self, moves):
+        """The invoice whose stage is the most advanced: its template writes the
+        email (the oldest due first among equals)."""
+        return moves.sorted(
+            lambda m: (
+                -m.collection_mail_stage_id.day_offset,
+                m.collection_date_due or fields.Date.today(),
+                m.id,
+            )
+        )[:1]
+
+    @api.model
+    def _collection_last_mail(self, customers, companies):
+        """``{(commercial partner id, company id): day}`` of the last collection
+        email to each customer (on any of its invoices, paid ones too)."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT commercial_partner_id, company_id, MAX(collection_mail_date)
+                  FROM account_move
+                 WHERE commercial_partner_id = ANY(%s) AND company_id = ANY(%s)
+                   AND collection_mail_date IS NOT NULL
+              GROUP BY 1, 2
+                """,
+                customers.ids,
+                companies.ids,
+            )
+        )
+        return {(partner, company): day for partner, company, day in rows}
+
+    @api.model
+    def _collection_amount_due(self, customers, companies):
+        """``{(commercial partner id, company id): amount}`` the customers' emails
+        ask for: their open invoices, in company currency."""
+        groups = (
+            self.env["account.move"]
+            .sudo()
+            ._read_group(
+                [
+                    *self.env["collection.receivable"]._collection_open_domain(),
+                    ("commercial_partner_id", "in", customers.ids),
+                    ("company_id", "in", companies.ids),
+                ],
+                ["commercial_partner_id", "company_id"],
+                ["amount_residual_signed:sum"],
+            )
+        )
+        return {(partner.id, company.id): amount for partner, company, amount in groups}
+
+    # -------------------------------------------------------------------------
+    # Holding
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_hold(self, moves, reason, **values):
+        """Keep the email of ``moves`` for the customer's next one; their chatter
+        says why (once per reason)."""
+        news = moves.filtered(lambda m: m.collection_mail_held != reason)
+        if news:
+            bodies = {}
+            for move in news:
+                bodies[move.id] = Markup("<p>%s</p>") % self._collection_hold_text(
+                    move, reason, **values
+                )
+            news._message_log_batch(bodies)
+        moves._collection_write(
+            {
+                "collection_mail_held": reason,
+                "collection_mail_checked_date": fields.Date.context_today(self),
+            }
+        )
+
+    @api.model
+    def _collection_hold_text(self, move, reason, last=None, interval=None, **values):
+        stage = move.collection_mail_stage_id
+        if reason == "interval":
+            return self.env._(
+                "The email of collection stage %(stage)s was held: the customer "
+                "was sent a collection email on %(date)s and policy %(policy)s "
+                "leaves at least %(days)s days between two. This invoice will be "
+                "in the customer's next collection email.",
+                stage=stage.name,
+                date=format_date(self.env, last),
+                policy=move.collection_policy_id.name,
+                days=interval,
+            )
+        return self.env._(
+            "The email of collection stage %(stage)s was held: %(customer)s sent "
+            "%(money)s that is not matched with its invoices yet, enough for the "
+            "%(due)s due. %(user)s was asked to reconcile it; this invoice will be "
+            "in the customer's next collection email.",
+            stage=stage.name,
+            customer=move.commercial_partner_id.display_name,
+            money=values["money"],
+            due=values["due"],
+            user=values["user"].name if values.get("user") else "-",
+        )
+
+    @api.model
+    def _collection_hold_no_email(self, moves):
+        """No address to write to: the chatter and the salesperson say so (once),
+        the email stays owed and is tried again the next days."""
+        news = moves.filtered(lambda m: m.collection_mail_held != "no_email")
+        for stage, stage_moves in news.grouped("collection_mail_stage_id").items():
+            self.env["collection.mailing"]._collection_report_missing_email(
+                stage_moves, stage
+            )
+        moves._collection_write(
+            {
+                "collection_mail_held": "no_email",
+                "collection_mail_checked_date": fields.Date.context_today(self),
+            }
+        )
+
+    @api.model
+    def _collection_hold_unmatched(self, moves, money, due):
+        """The customer's unmatched money covers the debt: hold the email and
+        ask the collection manager, else the salesperson, to reconcile it (one
+        open activity on the customer)."""
+        lead = self._collection_lead(moves)
+        company = lead.company_id
+        currency = company.currency_id
+        customer = lead.commercial_partner_id
+        salesperson = lead._collection_salesperson()
+        user = company.collection_manager_id.filtered("active") or salesperson
+        user = user or lead._collection_manager(salesperson)
+        money_text = tools.format_amount(self.env, money, currency)
+        due_text = tools.format_amount(self.env, due or 0.0, currency)
+        activity_type = self.env.ref(
+            "account_collections.mail_activity_type_collection_reconcile",
+            raise_if_not_found=False,
+        )
+        if user and activity_type:
+            existing = (
+                self.env["mail.activity"]
+                .sudo()
+                .search_count(
+                    [
+                        ("res_model", "=", "res.partner"),
+                        ("res_id", "=", customer.id),
+                        ("activity_type_id", "=", activity_type.id),
+                    ],
+                    limit=1,
+                )
+            )
+            if not existing:
+                customer.sudo().with_context(
+                    mail_activity_quick_update=True
+                ).activity_schedule(
+                    activity_type_id=activity_type.id,
+                    user_id=user.id,
+                    date_deadline=fields.Date.context_today(self),
+                    summary=self.env._(
+                        "Reconcile %(money)s received from %(customer)s",
+                        money=money_text,
+                        customer=customer.display_name,
+                    ),
+                    note=Markup("<p>%s</p>")
+                    % self.env._(
+                        "%(customer)s sent %(money)s that is not matched with its "
+                        "invoices yet (payments not fully reconciled, bank "
+                        "statement lines not reconciled), and owes %(due)s in "
+                        "%(company)s. Its collection email is held until the money "
+                        "is reconciled.",
+                        customer=customer.display_name,
+                        money=money_text,
+                        due=due_text,
+                        company=company.name,
+                    ),
+                )
+        self._collection_hold(
+            moves, "unmatched", money=money_text, due=due_text, user=user
+        )
+
+    @api.model
+    def _collection_mail_failed(self, moves, error):
+        """The email could not be sent: logged on the lead invoice and in the
+        server log, tried again tomorrow."""
+        log_failure(
+            self._collection_lead(moves),
+            self.env._(
+                "The collection email to the customer could not be sent; the run "
+                "will try again tomorrow."
+            ),
+            error,
+        )
+        moves._collection_write(
+            {
+                "collection_mail_held": "error",
+                "collection_mail_checked_date": fields.Date.context_today(self),
+            }
+        )
+
+    # -------------------------------------------------------------------------
+    # Sending
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_statements(self, groups, today):
+        """``{(customer id, company id): attachment}``: the statements of the
+        customers of ``groups``, rendered in one call per company."""
+        statement = self.env["report.account_collections.report_customer_statement"]
+        by_company = defaultdict(set)
+        for group in groups:
+            by_company[group.company_id].add(group.commercial_partner_id.id)
+        result = {}
+        for company, customer_ids in by_company.items():
+            customers = self.env["res.partner"].browse(sorted(customer_ids))
+            files = {}
+            for chunk in split_every(STATEMENT_BATCH, customers.ids, customers.browse):
+                files.update(
+                    statement.sudo()._collection_statement_files(chunk, today, company)
+                )
+            attachments = (
+                self.env["ir.attachment"]
+                .sudo()
+                .create(
+                    [
+                        {
+                            "name": self.with_context(
+                                lang=customer.lang or self.env.lang
+                            ).env._(
+                                "Statement - %(customer)s.%(ext)s",
+                                customer=customer.name,
+                                ext=files[customer.id][1],
+                            ),
+                            "raw": files[customer.id][0],
+                            "mimetype": "application/pdf"
+                            if files[customer.id][1] == "pdf"
+                            else "text/html",
+                            "res_model": "mail.compose.message",
+                            "res_id": 0,
+                        }
+                        for customer in customers
+                    ]
+                )
+            )
+            for customer, attachment in zip(customers, attachments, strict=True):
+                result[customer.id, company.id] = attachment
+        return result
+
+    @api.model
+    def _collection_send(self, moves, statement):
+        """Email the customer of ``moves`` once, about them all: posted on the
+        lead invoice, noted on the others with a link."""
+        lead = self._collection_lead(moves)
+        template = lead.collection_mail_stage_id.mail_template_id
+        # the invoices concerned first, then the other open ones
+        named = moves.sorted(lambda m: (m.collection_date_due, m.name or "", m.id))
+        mailing = self.env["collection.mailing"]
+        mailing._collection_ensure_access_tokens(
+            moves | moves.collection_open_invoice_ids
+        )
+        lang = template._render_lang(lead.ids).get(lead.id)
+        composer = (
+            self.env["mail.compose.message"]
+            .with_context(
+                model_description=lead.with_context(lang=lang).type_name,
+                mail_notify_force_send=False,
+                default_composition_mode="comment",
+                default_model="account.move",
+                default_res_ids=lead.ids,
+                default_template_id=template.id,
+                collection_mail_move_ids=named.ids,
+                # the statement attached is not an invoice to import
+                no_new_invoice=True,
+            )
+            .create(
+                {
+                    "message_type": "comment",
+                    "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id(
+                        "mail.mt_comment"
+                    ),
+                }
+            )
+        )
+        if statement:
+            composer.attachment_ids = [fields.Command.link(statement.id)]
+        message = composer._action_send_mail()[1]
+        mailing._collection_copy_salesperson(lead, message)
+        others = moves - lead
+        if others:
+            body = Markup("<p>%s %s</p>") % (
+                self.env._(
+                    "This invoice was part of the collection email '%(subject)s' "
+                    "sent to %(recipient)s on %(date)s, posted on invoice:",
+                    subject=message.subject or "",
+                    recipient=", ".join(message.partner_ids.mapped("display_name")),
+                    date=format_date(self.env, fields.Date.context_today(self)),
+                ),
+                lead._get_html_link(),
+            )
+            others._message_log_batch(dict.fromkeys(others.ids, body))
+        moves._collection_write(
+            {
+                "collection_mail_stage_id": False,
+                "collection_mail_held": False,
+                "collection_mail_checked_date": False,
+                "collection_mail_date": fields.Date.context_today(self),
+            }
+        )
+        return message

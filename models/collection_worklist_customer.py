@@ -1,0 +1,254 @@
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from .collection_contact import CONTACT_OUTCOMES
+
+
+class CollectionWorklistCustomer(models.Model):
+    """My Collections by customer: one row per customer, company and person to
+    act (the salesperson, or the manager an escalation went to), over the rows
+    of ``collection.worklist`` (open collection activities and promises due),
+    with the customer's whole open debt in the company.
+
+    The priority score is the worklist's, computed per customer: amount points
+    on the customer's overdue amount, days points on its oldest overdue invoice,
+    broken-promise and history points as per row.
+    """
+
+    _name = "collection.worklist.customer"
+    _description = "Collection Worklist by Customer"
+    _auto = False
+    _order = "priority desc, date_deadline, id"
+    _rec_name = "partner_id"
+
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    date_deadline = fields.Date(
+        string="Due On",
+        readonly=True,
+        help="The earliest deadline of the customer's activities and promises.",
+    )
+    activity_count = fields.Integer(string="Activities", readonly=True)
+    invoice_count = fields.Integer(
+        string="Open Invoices", readonly=True, aggregator="sum"
+    )
+    amount_residual = fields.Monetary(string="Open Amount", readonly=True)
+    amount_overdue = fields.Monetary(string="Total Overdue", readonly=True)
+    days_overdue = fields.Integer(
+        string="Oldest Days Overdue", readonly=True, aggregator="max"
+    )
+    promise_amount = fields.Monetary(string="Open Promise", readonly=True)
+    promise_date = fields.Date(string="Promised For", readonly=True)
+    broken_count = fields.Integer(
+        string="Broken Promises", readonly=True, aggregator="max"
+    )
+    last_contact_date = fields.Datetime(string="Last Contact", readonly=True)
+    last_contact_outcome = fields.Selection(
+        CONTACT_OUTCOMES, string="Last Outcome", readonly=True
+    )
+    avg_days_late = fields.Float(
+        string="Customer's Average Days Late",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
+    )
+    date_expected = fields.Date(
+        string="Expected Payment",
+        readonly=True,
+        help="The oldest open invoice's due date moved by the customer's "
+        "amount-weighted average days late on their paid invoices.",
+    )
+    score_amount = fields.Float(
+        string="Amount Points",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
+        help="10 x log10(1 + the customer's overdue amount in company currency).",
+    )
+    score_days = fields.Float(
+        string="Days Points",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
+        help="Days overdue of the customer's oldest overdue invoice / 4, at most 30.",
+    )
+    score_broken = fields.Float(
+        string="Broken Promise Points",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
+        help="10 per promise to pay the customer broke, at most 30.",
+    )
+    score_history = fields.Float(
+        string="History Points",
+        digits=(16, 1),
+        readonly=True,
+        aggregator="avg",
+        help="Customer's average days late on paid invoices / 3, at most 20.",
+    )
+    priority = fields.Float(
+        digits=(16, 1),
+        readonly=True,
+        aggregator="max",
+        help="Sum of the amount, days, broken promise and history points.",
+    )
+
+    @property
+    def _table_query(self):
+        return self._query(fields.Date.context_today(self))
+
+    def _query(self, today):
+        receivable = self.env["collection.receivable"]
+        days = receivable._collection_days_sql(today, SQL("m.collection_date_due"))
+        return SQL(
+            """
+            WITH item AS (%(items)s),
+            grp AS (
+                -- the row's id: its first item's, unique since the rows
+                -- partition the items
+                SELECT MIN(i.id) AS id, i.partner_id, i.company_id, i.user_id,
+                       COUNT(*) FILTER (WHERE i.kind = 'activity') AS activity_count,
+                       MIN(i.date_deadline) AS date_deadline,
+                       MAX(i.currency_id) AS currency_id,
+                       MAX(i.broken_count) AS broken_count,
+                       MAX(i.avg_days_late) AS avg_days_late,
+                       MAX(i.score_broken) AS score_broken,
+                       MAX(i.score_history) AS score_history
+                  FROM item i
+              GROUP BY i.partner_id, i.company_id, i.user_id
+            ), debt AS (
+                SELECT m.commercial_partner_id AS partner_id, m.company_id,
+                       COUNT(*) AS invoice_count,
+                       SUM(m.amount_residual_signed) AS amount_residual,
+                       SUM(CASE WHEN %(days)s > 0
+                                THEN m.amount_residual_signed ELSE 0 END)
+                           AS amount_overdue,
+                       GREATEST(MAX(%(days)s), 0) AS days_overdue,
+                       MIN(COALESCE(m.collection_date_due, m.invoice_date_due))
+                           AS date_due
+                  FROM account_move m
+                 WHERE %(open)s
+                   AND (m.commercial_partner_id, m.company_id) IN (
+                       SELECT partner_id, company_id FROM grp)
+              GROUP BY m.commercial_partner_id, m.company_id
+            ), promise AS (
+                SELECT partner_id, company_id, SUM(amount) AS promise_amount,
+                       MIN(promised_date) AS promise_date
+                  FROM collection_promise
+                 WHERE state = 'open'
+              GROUP BY partner_id, company_id
+            ), contact AS (
+                SELECT DISTINCT ON (partner_id, company_id)
+                       partner_id, company_id, date, outcome
+                  FROM collection_contact
+              ORDER BY partner_id, company_id, date DESC, id DESC
+            ), scored AS (
+                SELECT g.*,
+                       COALESCE(d.invoice_count, 0) AS invoice_count,
+                       COALESCE(d.amount_residual, 0) AS amount_residual,
+                       COALESCE(d.amount_overdue, 0) AS amount_overdue,
+                       COALESCE(d.days_overdue, 0) AS days_overdue,
+                       d.date_due,
+                       p.promise_amount,
+                       p.promise_date,
+                       c.date AS last_contact_date,
+                       c.outcome AS last_contact_outcome,
+                       ROUND(10 * LOG(1 + GREATEST(
+                           COALESCE(d.amount_overdue, 0), 0)::numeric), 1)
+                           AS score_amount,
+                       ROUND(LEAST(COALESCE(d.days_overdue, 0), 120) / 4.0, 1)
+                           AS score_days
+                  FROM grp g
+             LEFT JOIN debt d
+                    ON d.partner_id = g.partner_id AND d.company_id = g.company_id
+             LEFT JOIN promise p
+                    ON p.partner_id = g.partner_id AND p.company_id = g.company_id
+             LEFT JOIN contact c
+                    ON c.partner_id = g.partner_id AND c.company_id = g.company_id
+            )
+            SELECT s.*,
+                   (s.date_due + ROUND(s.avg_days_late)::integer) AS date_expected,
+                   s.score_amount + s.score_days + s.score_broken + s.score_history
+                       AS priority
+              FROM scored s
+            """,
+            items=self.env["collection.worklist"]._query(today),
+            days=days,
+            open=receivable._collection_open_sql("m"),
+        )
+
+    # -------------------------------------------------------------------------
+    # Actions
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def action_open_worklist(self):
+        """ "My Collections": a salesperson's own customers; a manager's team,
+        grouped by salesperson."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_collections.collection_worklist_customer_action"
+        )
+        context = {"search_default_due": 1}
+        if self.env.user.has_group("account_collections.group_collection_manager"):
+            context["search_default_group_user"] = 1
+        else:
+            context["search_default_mine"] = 1
+        action["context"] = context
+        return action
+
+    def _collection_moves(self):
+        """The invoices a contact from the row is about: the customer's overdue
+        invoices in the company, else those of the row's activities and
+        promises."""
+        self.ensure_one()
+        moves = self.env["account.move"].search(
+            [
+                ("commercial_partner_id", "=", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                *self.env["collection.receivable"]._collection_open_domain(),
+                ("collection_days_overdue", ">", 0),
+            ]
+        )
+        if moves:
+            return moves
+        rows = self._collection_activity_rows()
+        return (rows.move_id | rows.promise_id.move_ids).filtered_domain(
+            self.env["collection.receivable"]._collection_unpaid_domain()
+        )
+
+    def _collection_activity_rows(self):
+        self.ensure_one()
+        return self.env["collection.worklist"].search(
+            [
+                ("partner_id", "=", self.partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                ("user_id", "=", self.user_id.id),
+            ]
+        )
+
+    def action_log_contact(self):
+        """Log a contact about the customer's overdue invoices, closing the
+        user's collection activities on them."""
+        self.ensure_one()
+        return (
+            self.env["collection.contact.wizard"]
+            .with_company(self.company_id)
+            ._collection_action_open(moves=self._collection_moves())
+        )
+
+    def action_open_activities(self):
+        """The row's activities and promises due, one row each."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account_collections.collection_worklist_action"
+        )
+        action["domain"] = [
+            ("partner_id", "=", self.partner_id.id),
+            ("company_id", "=", self.company_id.id),
+            ("user_id", "=", self.user_id.id),
+        ]
+        action["context"] = {}
+        action["display_name"] = self.partner_id.display_name
+        return action

@@ -1,0 +1,161 @@
+import math
+
+from odoo.exceptions import AccessError
+from odoo.tests import freeze_time, tagged
+
+from .common import DUE, day
+from .common_rpc import RpcCommon
+
+CUSTOMERS = "collection.worklist.customer"
+
+
+@tagged("post_install", "-at_install")
+class TestWorklistByCustomer(RpcCommon):
+    def _rows(self, user=None):
+        self.env[CUSTOMERS].invalidate_model()
+        return self.env[CUSTOMERS].with_user(user or self.salesperson).search([])
+
+    def _row(self, partner, user=None):
+        return self._rows(user).filtered(lambda r: r.partner_id == partner)
+
+    def test_one_row_per_customer_with_its_debt_and_score(self):
+        acme = (
+            self._post_invoice(DUE, amount=1000.0)
+            | self._post_invoice(DUE, amount=2000.0)
+            | self._post_invoice(day(-3), amount=500.0)
+        )
+        not_due = self._post_invoice(day(30), amount=700.0)
+        globex = self._post_invoice(DUE, amount=100.0, partner=self.customer_2)
+        self._run(day(1))
+        with freeze_time(day(9)):
+            rows = self._rows()
+            self.assertEqual(len(rows), 2, "one row per customer, not per activity")
+            self.assertEqual(
+                len(
+                    self.env["collection.worklist"]
+                    .with_user(self.salesperson)
+                    .search([])
+                ),
+                4,
+            )
+            top = rows[0]
+            self.assertEqual(top.partner_id, self.customer, "the larger debt first")
+            self.assertEqual(top.activity_count, 3)
+            self.assertEqual(top.invoice_count, 4, "open invoices, due or not")
+            self.assertEqual(top.amount_overdue, 3500.0)
+            self.assertEqual(top.amount_residual, 4200.0)
+            self.assertEqual(top.days_overdue, 12, "its oldest overdue invoice")
+            self.assertEqual(top.date_expected, day(-3), "no history: oldest due date")
+            self.assertAlmostEqual(top.score_amount, round(10 * math.log10(3501), 1))
+            self.assertEqual(top.score_days, 3.0)
+            self.assertEqual(top.score_broken, 0.0)
+            self.assertAlmostEqual(
+                top.priority, top.score_amount + top.score_days, places=1
+            )
+            self.assertEqual(rows[1].partner_id, self.customer_2)
+            self.assertEqual(rows[1].amount_overdue, 100.0)
+        self.assertTrue(acme and not_due and globex)
+
+    def test_promise_contact_history_and_broken_promises(self):
+        # Globex paid a past invoice 12 days late and broke a promise
+        old = self._post_invoice(day(-40), amount=500.0, partner=self.customer_2)
+        self._pay(old, pay_date=day(-28))
+        globex = self._post_invoice(DUE, amount=1000.0, partner=self.customer_2)
+        acme = self._post_invoice(DUE, amount=1000.0)
+        self._run(day(1))
+        self._promise(globex, day(3))
+        self._run(day(4))
+        self._log_contact(
+            acme,
+            on=day(5),
+            outcome="promise",
+            promised_date=day(9),
+            promise_amount=600.0,
+            channel="call",
+        )
+        with freeze_time(day(5)):
+            globex_row = self._row(self.customer_2)
+            self.assertEqual(globex_row.broken_count, 1)
+            self.assertEqual(globex_row.score_broken, 10.0)
+            self.assertEqual(globex_row.score_history, 4.0)
+            self.assertEqual(globex_row.date_expected, day(12))
+            self.assertFalse(globex_row.promise_amount, "the broken one is not open")
+            self.assertEqual(
+                globex_row.priority,
+                round(
+                    globex_row.score_amount
+                    + globex_row.score_days
+                    + globex_row.score_broken
+                    + globex_row.score_history,
+                    1,
+                ),
+            )
+            # Acme: the call closed its activity, its promise is due on day 9
+            acme_row = self._row(self.customer)
+            self.assertEqual(
+                (acme_row.promise_amount, acme_row.promise_date), (600.0, day(9))
+            )
+            self.assertEqual(acme_row.last_contact_outcome, "promise")
+            self.assertEqual(acme_row.last_contact_date.date(), day(5))
+            self.assertEqual(acme_row.activity_count, 0, "only the promise is due")
+
+    def test_log_a_contact_covers_the_overdue_invoices(self):
+        overdue = self._post_invoice(DUE, amount=300.0) | self._post_invoice(
+            day(-3), amount=400.0
+        )
+        not_due = self._post_invoice(day(20), amount=900.0)
+        self._run(day(1))
+        with freeze_time(day(2)):
+            row = self._row(self.customer)
+            self.assertEqual(row.activity_count, 2)
+            # the activities stay one click away
+            action = row.action_open_activities()
+            activities = (
+                self.env["collection.worklist"]
+                .with_user(self.salesperson)
+                .search(action["domain"])
+            )
+            self.assertEqual(activities.move_id, overdue)
+            action = row.action_log_contact()
+            wizard = (
+                self.env["collection.contact.wizard"]
+                .with_user(self.salesperson)
+                .with_context(**action["context"])
+                .create({"channel": "call", "outcome": "reached"})
+            )
+            self.assertEqual(wizard.move_ids, overdue)
+            self.assertNotIn(not_due, wizard.move_ids)
+            wizard.action_log()
+            self.assertFalse(self._row(self.customer), "both activities done")
+        contact = self.env["collection.contact"].search([], order="id desc", limit=1)
+        self.assertEqual(contact.move_ids, overdue)
+
+    def test_salesperson_sees_only_own_customers(self):
+        self._post_invoice(DUE)
+        self._post_invoice(DUE, partner=self.customer_2, user=self.salesperson_2)
+        self._run(day(1))
+        with freeze_time(day(2)):
+            rows = self._rpc(
+                self.salesperson, CUSTOMERS, "search_read", [], ["partner_id"]
+            )
+            self.assertEqual([r["partner_id"][0] for r in rows], [self.customer.id])
+            rows = self._rpc(
+                self.salesperson_2, CUSTOMERS, "search_read", [], ["partner_id"]
+            )
+            self.assertEqual([r["partner_id"][0] for r in rows], [self.customer_2.id])
+            sams_row = self._row(self.customer)
+            with self.assertRaises(AccessError):
+                self._rpc(
+                    self.salesperson_2, CUSTOMERS, "read", sams_row.ids, ["partner_id"]
+                )
+            with self.assertRaises(AccessError):
+                self._rpc(self.billing, CUSTOMERS, "search_read", [], ["partner_id"])
+            rows = self._rpc(self.manager, CUSTOMERS, "search_read", [], ["partner_id"])
+            self.assertEqual(len(rows), 2, "a manager sees the whole team")
+            action = self._rpc(self.manager, CUSTOMERS, "action_open_worklist")
+            self.assertEqual(action["res_model"], CUSTOMERS)
+            self.assertEqual(action["context"].get("search_default_group_user"), 1)
+            menu = self.env.ref("account_collections.collection_worklist_action_server")
+            self.assertEqual(
+                menu.model_id.model, CUSTOMERS, "My Collections by customer"
+            )
