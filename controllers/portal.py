@@ -80,6 +80,39 @@ class CollectionCustomerPortal(CustomerPortal):
             "account_collections.portal_my_collections", values, status=status
         )
 
+    @http.route(
+        "/my/collections/statement",
+        type="http",
+        auth="public",
+        website=True,
+        methods=["GET"],
+    )
+    def portal_collections_statement(self, company_id=None, access_token=None, **kw):
+        """The customer statement (PDF) of one of the companies the request acts
+        for: a company outside them is not found."""
+        identity = self._collection_identify(access_token)
+        if identity is None:
+            return request.redirect("/web/login?redirect=/my/collections")
+        customer, companies, _author = identity
+        try:
+            company = companies.filtered(lambda c: c.id == int(company_id or 0))
+        except ValueError as error:
+            raise NotFound() from error
+        if not company:
+            raise NotFound()
+        content, kind = request.env["collection.portal"]._collection_statement(
+            customer, company
+        )
+        mimetype = "application/pdf" if kind == "pdf" else "text/html"
+        return request.make_response(
+            content,
+            headers=[
+                ("Content-Type", mimetype),
+                ("Content-Length", len(content)),
+                ("Content-Disposition", 'inline; filename="statement.pdf"'),
+            ],
+        )
+
     def _collection_answer(self, kind, access_token, submit):
         """Run ``submit(portal, customer, companies, author)`` in a savepoint:
         on bad input the page says why and nothing is written."""

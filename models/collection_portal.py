@@ -111,6 +111,23 @@ class CollectionPortal(models.AbstractModel):
         )
 
     @api.model
+    def _collection_statement(self, partner, company):
+        """The customer statement of ``partner``'s commercial partner in
+        ``company`` (one the caller checked the request acts for), in the
+        customer's language: ``(content, kind)``."""
+        customer = partner.commercial_partner_id.sudo()
+        reports = (
+            self.env["ir.actions.report"]
+            .sudo()
+            .with_company(company)
+            .with_context(lang=customer.lang or self.env.lang)
+        )
+        return reports._render_qweb_pdf(
+            "account_collections.action_report_customer_statement",
+            customer.ids,
+            data={"company_id": company.id},
+        )
+
     def _collection_page_values(self, partner, companies):
         """The page's values: per company, the open invoices, their total and
         aging (company currency), the open promises, disputes and claims."""
