@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from .collection_contact import CONTACT_OUTCOMES
+from .collection_stage import COLLECTION_PHASES
 
 
 class CollectionWorklistCustomer(models.Model):
@@ -43,6 +44,22 @@ class CollectionWorklistCustomer(models.Model):
     promise_date = fields.Date(string="Promised For", readonly=True)
     broken_count = fields.Integer(
         string="Broken Promises", readonly=True, aggregator="max"
+    )
+    phase = fields.Selection(
+        COLLECTION_PHASES,
+        readonly=True,
+        help="The most advanced collection phase among the customer's open invoices.",
+    )
+    dispute_count = fields.Integer(
+        string="Open Disputes",
+        readonly=True,
+        help="Disputes the customer raised on the portal, waiting to be accepted or "
+        "rejected.",
+    )
+    claim_count = fields.Integer(
+        string="Payments Reported",
+        readonly=True,
+        help="Payments the customer says on the portal they made, not yet found.",
     )
     last_contact_date = fields.Datetime(string="Last Contact", readonly=True)
     last_contact_outcome = fields.Selection(
@@ -127,7 +144,9 @@ class CollectionWorklistCustomer(models.Model):
                            AS amount_overdue,
                        GREATEST(MAX(%(days)s), 0) AS days_overdue,
                        MIN(COALESCE(m.collection_date_due, m.invoice_date_due))
-                           AS date_due
+                           AS date_due,
+                       MAX(array_position(%(phases)s::varchar[], m.collection_phase))
+                           AS phase_rank
                   FROM account_move m
                  WHERE %(open)s
                    AND (m.commercial_partner_id, m.company_id) IN (
@@ -138,6 +157,15 @@ class CollectionWorklistCustomer(models.Model):
                        MIN(promised_date) AS promise_date
                   FROM collection_promise
                  WHERE state = 'open'
+              GROUP BY partner_id, company_id
+            ), answer AS (
+                SELECT partner_id, company_id,
+                       SUM(disputes) AS dispute_count, SUM(claims) AS claim_count
+                  FROM (SELECT partner_id, company_id, 1 AS disputes, 0 AS claims
+                          FROM collection_dispute WHERE state = 'open'
+                         UNION ALL
+                        SELECT partner_id, company_id, 0, 1
+                          FROM collection_payment_claim WHERE state = 'open') a
               GROUP BY partner_id, company_id
             ), contact AS (
                 SELECT DISTINCT ON (partner_id, company_id)
@@ -153,6 +181,9 @@ class CollectionWorklistCustomer(models.Model):
                        d.date_due,
                        p.promise_amount,
                        p.promise_date,
+                       (%(phases)s::varchar[])[d.phase_rank] AS phase,
+                       COALESCE(a.dispute_count, 0) AS dispute_count,
+                       COALESCE(a.claim_count, 0) AS claim_count,
                        c.date AS last_contact_date,
                        c.outcome AS last_contact_outcome,
                        ROUND(10 * LOG(1 + GREATEST(
@@ -165,6 +196,8 @@ class CollectionWorklistCustomer(models.Model):
                     ON d.partner_id = g.partner_id AND d.company_id = g.company_id
              LEFT JOIN promise p
                     ON p.partner_id = g.partner_id AND p.company_id = g.company_id
+             LEFT JOIN answer a
+                    ON a.partner_id = g.partner_id AND a.company_id = g.company_id
              LEFT JOIN contact c
                     ON c.partner_id = g.partner_id AND c.company_id = g.company_id
             )
@@ -177,6 +210,7 @@ class CollectionWorklistCustomer(models.Model):
             items=self.env["collection.worklist"]._query(today),
             days=days,
             open=receivable._collection_open_sql("m"),
+            phases=[phase for phase, _label in COLLECTION_PHASES],
         )
 
     # -------------------------------------------------------------------------

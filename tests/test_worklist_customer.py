@@ -54,6 +54,9 @@ class TestWorklistByCustomer(RpcCommon):
             )
             self.assertEqual(rows[1].partner_id, self.customer_2)
             self.assertEqual(rows[1].amount_overdue, 100.0)
+            # the most advanced phase among the customer's invoices
+            self.assertEqual(top.phase, "administrative")
+            self.assertEqual((top.dispute_count, top.claim_count), (0, 0))
         self.assertTrue(acme and not_due and globex)
 
     def test_promise_contact_history_and_broken_promises(self):
@@ -159,3 +162,20 @@ class TestWorklistByCustomer(RpcCommon):
             self.assertEqual(
                 menu.model_id.model, CUSTOMERS, "My Collections by customer"
             )
+
+    def test_customer_row_shows_its_phase_and_portal_answers(self):
+        late = self._post_invoice(DUE, amount=1000.0)
+        self._post_invoice(day(40), amount=300.0)
+        self._run(day(30))
+        self.assertEqual(late.collection_phase, "negotiation")
+        with freeze_time(day(31)):
+            self.env["collection.portal.answer"]._collection_submit_dispute(
+                self.customer, self.customer, late, "wrong_amount", "Price is wrong", []
+            )
+            # the final notice went to the team leader: the row is theirs
+            row = self._row(self.customer, user=self.leader)
+            self.assertEqual(row.phase, "negotiation", "the most advanced phase")
+            self.assertEqual(row.dispute_count, 1)
+            self.assertEqual(row.claim_count, 0)
+            # a salesperson of another customer sees neither the row nor its answers
+            self.assertFalse(self._row(self.customer, user=self.salesperson_2))
