@@ -62,6 +62,35 @@ class TestPortalPage(PortalCommon, HttpCase):
         response = self.url_open(self.invoice_1.get_portal_url())
         self.assertIn('o_collection_answer_link" href="/my/collections"', response.text)
 
+    def test_invoice_portal_page_has_the_answers_of_that_invoice(self):
+        response = self.url_open(self.invoice_1.get_portal_url())
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_collection_invoice_answers", response.text)
+        # the forms answer for this invoice only, with the collections link's token
+        self.assertIn(f'value="{self.invoice_1.id}"', response.text)
+        self.assertNotIn(f'value="{self.invoice_2.id}"', response.text)
+        token = re.search(r'name="access_token" value="([^"]+)"', response.text).group(
+            1
+        )
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', response.text).group(1)
+        answer = self.url_open(
+            "/my/collections/promise",
+            data=[
+                *self._promise_data(self.invoice_1, amount=300.0),
+                ("csrf_token", csrf),
+                ("access_token", token),
+            ],
+            allow_redirects=False,
+        )
+        self.assertEqual(answer.status_code, 303, answer.text[:300])
+        promise = self.env["collection.promise"].sudo().search([])
+        self.assertEqual(promise.move_ids, self.invoice_1)
+        self.assertEqual(promise.source, "portal")
+        # a paid invoice's page has no answers
+        self._pay(self.invoice_2)
+        response = self.url_open(self.invoice_2.get_portal_url())
+        self.assertNotIn("o_collection_invoice_answers", response.text)
+
     def test_anonymous_without_token_is_sent_to_login(self):
         response = self.url_open("/my/collections", allow_redirects=False)
         self.assertEqual(response.status_code, 303)
