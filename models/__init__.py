@@ -10,6 +10,7 @@ from . import mail_activity
 from . import account_move
 from . import collection_engine
 from . import collection_mailing
+from . import collection_exclusion
 from . import collection_conversation
 from . import account_partial_reconcile
 from . import collection_report_log

@@ -1,10 +1,8 @@
 from datetime import timedelta
 
-from markupsafe import Markup
-
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, plaintext2html
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 from .collection_receivable import COLLECTION_OPEN_PAYMENT_STATES
 from .collection_tools import (
@@ -568,90 +566,22 @@ class AccountMove(models.Model):
         )
 
     # -------------------------------------------------------------------------
-    # Exclusion
+    # Exclusion (collection.exclusion's)
     # -------------------------------------------------------------------------
 
     def _collection_exclude(self, reason, note=False):
-        """Exclude the invoices from collection for ``reason`` (a key of
-        ``COLLECTION_EXCLUSION_REASONS``): their open collection activities are
-        closed, their open promises cancelled, and the chatter keeps who did it and
-        why."""
-        if not reason:
-            raise UserError(self.env._("Give the reason for the exclusion."))
-        moves = self._collection_check_customer_invoices()
-        moves._collection_check_exclusion_rights()
-        reason_field = self._fields["collection_exclusion_reason"]
-        reasons = dict(reason_field._description_selection(self.env))
-        if reason not in reasons:
-            raise UserError(
-                self.env._("'%(reason)s' is not a reason for exclusion.", reason=reason)
-            )
-        moves._collection_write(
-            {"collection_excluded": True, "collection_exclusion_reason": reason}
-        )
-        body = Markup("<p>%s</p>") % self.env._(
-            "Excluded from collection by %(user)s. Reason: %(reason)s.",
-            user=self.env.user.name,
-            reason=reasons[reason],
-        )
-        if note:
-            body += plaintext2html(note)
-        moves._message_log_batch({move.id: body for move in moves})
-        promises = moves.sudo().collection_promise_ids
-        promises = promises.filtered(lambda p: p.state == "open")
-        self.env["collection.promise.judge"]._collection_close(
-            promises,
-            "cancelled",
-            self.env._(
-                "Promise to pay of %(amount)s by %(date)s cancelled: the invoices were "
-                "excluded from collection by %(user)s."
-            ),
-        )
-        self.env["collection.engine"]._collection_close_settled(moves)
+        """Exclude the invoices from collection for ``reason``."""
+        return self.env["collection.exclusion"]._collection_exclude(self, reason, note)
 
     def _collection_include(self, note=False):
         """Bring excluded invoices back into the collection process."""
-        moves = self._collection_check_customer_invoices()
-        moves._collection_check_exclusion_rights()
-        moves = moves.filtered("collection_excluded")
-        moves._collection_write(
-            {"collection_excluded": False, "collection_exclusion_reason": False}
-        )
-        body = Markup("<p>%s</p>") % self.env._(
-            "Included in collection again by %(user)s.", user=self.env.user.name
-        )
-        if note:
-            body += plaintext2html(note)
-        moves._message_log_batch({move.id: body for move in moves})
-
-    def _collection_check_exclusion_rights(self):
-        """Excluding or including invoices is a collection user's decision on
-        invoices they may edit (the fields themselves are written with superuser
-        rights, and the chatter says who did it)."""
-        if not self.env.su and not self.env.user.has_group(
-            "account_collections.group_collection_user"
-        ):
-            raise AccessError(
-                self.env._(
-                    "Only collection users can exclude invoices from collection or "
-                    "include them again."
-                )
-            )
-        self.check_access("write")
+        return self.env["collection.exclusion"]._collection_include(self, note)
 
     def _collection_check_customer_invoices(self):
-        wrong = self.filtered(
-            lambda m: m.move_type != "out_invoice" or m.state != "posted"
+        """Raise unless these are posted customer invoices."""
+        return self.env["collection.exclusion"]._collection_check_customer_invoices(
+            self
         )
-        if wrong:
-            raise UserError(
-                self.env._(
-                    "Only posted customer invoices follow the collection process; "
-                    "%(moves)s is not one.",
-                    moves=", ".join(wrong.mapped("display_name")),
-                )
-            )
-        return self
 
     # -------------------------------------------------------------------------
     # Actions

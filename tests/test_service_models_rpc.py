@@ -6,7 +6,12 @@ from odoo.tests import freeze_time, tagged
 from .common import DUE, day
 from .common_rpc import RpcCommon
 
-SERVICE_MODELS = ("collection.engine", "collection.mailing", "collection.promise.judge")
+SERVICE_MODELS = (
+    "collection.engine",
+    "collection.mailing",
+    "collection.promise.judge",
+    "collection.exclusion",
+)
 REFUSED = "cannot be called remotely"
 
 
@@ -34,6 +39,7 @@ class TestServiceModelsOverRpc(RpcCommon):
             "collection.engine": {"_run", "_collection_execute"},
             "collection.mailing": {"_collection_send_digests"},
             "collection.promise.judge": {"_collection_judge_due"},
+            "collection.exclusion": {"_collection_exclude", "_collection_include"},
         }
         for model in SERVICE_MODELS:
             methods = self._addon_methods(model)
