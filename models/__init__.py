@@ -25,3 +25,5 @@ from . import collection_contact
 from . import collection_worklist
 from . import mail_activity_type
 from . import ir_default
+from . import collection_experiment
+from . import collection_experiment_results

@@ -29,3 +29,4 @@ from . import test_service_models_rpc
 from . import test_ui_tours
 from . import test_worklist
 from . import test_legal
+from . import test_experiments
