@@ -14,6 +14,14 @@ from odoo.tools import SQL
 _logger = logging.getLogger(__name__)
 
 MANAGER_GROUP = "account_collections.group_collection_manager"
+SYSTEM_FIELDS = {"state", "seed", "date_start", "date_end"}
+SETUP_FIELDS = {
+    "segment_id",
+    "control_policy_id",
+    "variant_policy_id",
+    "variant_share",
+    "company_id",
+}
 ARMS = [("control", "Control"), ("variant", "Variant")]
 
 
@@ -128,6 +136,41 @@ class CollectionExperiment(models.Model):
                         "different policies."
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(
+            SYSTEM_FIELDS.difference({"seed"}).intersection(vals) for vals in vals_list
+        ):
+            raise UserError(
+                self.env._(
+                    "The state, seed and dates of an experiment are set by its "
+                    "buttons (Start, Roll Out, Stop)."
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # the state and the seed move only through the actions (which write as
+        # superuser); the setup is frozen once started
+        if not self.env.su:
+            if SYSTEM_FIELDS.intersection(vals):
+                raise UserError(
+                    self.env._(
+                        "The state, seed and dates of an experiment are set by "
+                        "its buttons (Start, Roll Out, Stop)."
+                    )
+                )
+            if SETUP_FIELDS.intersection(vals) and self.filtered(
+                lambda e: e.state != "draft"
+            ):
+                raise UserError(
+                    self.env._(
+                        "A started experiment cannot change its segment, policies "
+                        "or share: stop it and start a new one."
+                    )
+                )
+        return super().write(vals)
 
     def _collection_check_manager(self):
         if not self.env.user.has_group(MANAGER_GROUP):

@@ -213,6 +213,23 @@ class TestCollectionExperiments(RpcCommon):
         with self._refused(UserError, "already been started"):
             self._start(experiment, on=START + timedelta(days=1))
         self.assertEqual((experiment.seed, experiment.date_start), (seed, START))
+        # neither the state nor the setup of a started experiment is written
+        with self._refused(UserError, "set by its buttons"):
+            self._rpc(
+                self.manager,
+                "collection.experiment",
+                "write",
+                experiment.ids,
+                {"state": "done"},
+            )
+        with self._refused(UserError, "cannot change its segment"):
+            self._rpc(
+                self.manager,
+                "collection.experiment",
+                "write",
+                experiment.ids,
+                {"variant_share": 0.9},
+            )
         # a second experiment on the same segment while one runs
         with self._refused(UserError, "already running"):
             self._start(self._experiment(name="Other"))
