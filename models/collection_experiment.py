@@ -123,7 +123,7 @@ class CollectionExperiment(models.Model):
                 raise ValidationError(
                     self.env._(
                         "The share of customers on the variant policy must be "
-                        "between 0 and 100%% (both excluded)."
+                        "between 0 and 100% (both excluded)."
                     )
                 )
             if (
