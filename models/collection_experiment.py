@@ -47,21 +47,21 @@ class CollectionExperiment(models.Model):
     segment_id = fields.Many2one(
         "collection.segment",
         check_company=True,
-        ondelete="restrict",
+        ondelete="set null",
         tracking=True,
         help="The customers of this segment take part in the experiment.",
     )
     control_policy_id = fields.Many2one(
         "collection.policy",
         check_company=True,
-        ondelete="restrict",
+        ondelete="set null",
         domain="[('company_id', 'in', (False, company_id))]",
         tracking=True,
     )
     variant_policy_id = fields.Many2one(
         "collection.policy",
         check_company=True,
-        ondelete="restrict",
+        ondelete="set null",
         domain="[('company_id', 'in', (False, company_id))]",
         tracking=True,
     )
@@ -362,3 +362,32 @@ class CollectionExperimentAssignment(models.Model):
             "A customer has one arm in an experiment.",
         ),
     ]
+
+
+class CollectionPolicy(models.Model):
+    _inherit = "collection.policy"
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_in_experiment(self):
+        """A policy tried by an experiment that is not over stays: the
+        experiment's customers would fall back silently to their segment's."""
+        experiments = (
+            self.env["collection.experiment"]
+            .sudo()
+            .search(
+                [
+                    ("state", "!=", "done"),
+                    "|",
+                    ("control_policy_id", "in", self.ids),
+                    ("variant_policy_id", "in", self.ids),
+                ]
+            )
+        )
+        if experiments:
+            raise UserError(
+                self.env._(
+                    "These collection policies are tried by the experiments "
+                    "%(experiments)s: stop them before deleting the policies.",
+                    experiments=", ".join(experiments.mapped("name")),
+                )
+            )

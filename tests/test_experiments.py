@@ -230,9 +230,14 @@ class TestCollectionExperiments(RpcCommon):
                 experiment.ids,
                 {"variant_share": 0.9},
             )
+        # a policy tried by an experiment not over is not deleted
+        spare = self.strict.copy({"name": "Spare"})
+        other = self._experiment(name="Other", variant_policy_id=spare.id)
+        with self._refused(UserError, "stop them before deleting"):
+            spare.unlink()
         # a second experiment on the same segment while one runs
         with self._refused(UserError, "already running"):
-            self._start(self._experiment(name="Other"))
+            self._start(other)
 
     # -------------------------------------------------------------------------
     # Honesty of the figures
