@@ -2,7 +2,7 @@
     "name": "Collections (Cobranzas)",
     "summary": "Automated accounts-receivable follow-up: reminders, escalations, "
     "promises to pay, aging and a weekly portfolio report",
-    "version": "18.0.1.6.0",
+    "version": "18.0.1.7.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "account_collections developers",
@@ -49,6 +49,8 @@
         "views/collection_kpi_snapshot_views.xml",
         # one conversation per customer: statement, worklist by customer (issue 14)
         "report/collection_statement_report.xml",
+        "security/collection_experiment_security.xml",
+        "views/collection_experiment_views.xml",
         # users' experience: customer emails, web client, tours (issue 7)
         # customers answer on the portal (issue 15)
         "security/collection_portal_security.xml",

@@ -28,3 +28,5 @@ from . import collection_worklist
 from . import collection_worklist_customer
 from . import mail_activity_type
 from . import ir_default
+from . import collection_experiment
+from . import collection_experiment_results

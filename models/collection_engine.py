@@ -43,6 +43,7 @@ class CollectionEngine(models.AbstractModel):
         self.env["collection.promise.judge"]._collection_judge_due(today)
         self.env["collection.plan"]._collection_judge_due(today)
         self.env["collection.segment"]._collection_evaluate_daily(today)
+        self.env["collection.experiment"]._collection_assign_due(today)
         work = self._collection_due_work(companies.ids, today)
         batch = dict(work[:batch_size])
         processed = self._collection_process_batch(batch) if batch else 0

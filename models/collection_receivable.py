@@ -221,7 +221,8 @@ class CollectionReceivable(models.AbstractModel):
         """SQL: the collection policy of the commercial partner ``customer`` in
         ``company`` (aliases of res_partner and res_company): the customer's own
         when set by hand (company-dependent: its value for the company, when it
-        differs from the default set for customers there), else its segment's
+        differs from the default set for customers there), else its arm's in a
+        running experiment of the company, else its segment's
         (active), else that default, else the company's default policy (NULL
         when none). The Python form is res.partner's
         _collection_effective_policy()."""
@@ -240,6 +241,18 @@ class CollectionReceivable(models.AbstractModel):
                          AND %(own)s IS DISTINCT FROM %(fallback)s
                         THEN %(own)s
                    END,
+                   (SELECT CASE WHEN assignment.arm = 'variant'
+                                THEN experiment.variant_policy_id
+                                ELSE experiment.control_policy_id
+                           END
+                      FROM collection_experiment_assignment assignment
+                      JOIN collection_experiment experiment
+                        ON experiment.id = assignment.experiment_id
+                     WHERE assignment.partner_id = %(customer)s.id
+                       AND assignment.company_id = %(company)s.id
+                       AND experiment.state = 'running'
+                  ORDER BY experiment.id DESC
+                     LIMIT 1),
                    (SELECT segment.policy_id
                       FROM collection_segment segment
                      WHERE segment.id

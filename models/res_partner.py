@@ -34,6 +34,13 @@ class ResPartner(models.Model):
         "unless a policy is set on the customer.",
         groups="account_collections.group_collection_user",
     )
+    collection_experiment_assignment_ids = fields.One2many(
+        "collection.experiment.assignment",
+        "partner_id",
+        string="Collection Experiments",
+        readonly=True,
+        groups="account_collections.group_collection_manager",
+    )
     collection_mail_contact = fields.Boolean(
         string="Receives Collection Emails",
         help="Collection emails go to this contact when the invoice's own contact "
@@ -307,7 +314,8 @@ class ResPartner(models.Model):
     def _collection_effective_policy(self):
         """The collection policy the customer (a commercial partner, in the
         current company) follows: its own, when set by hand (different from the
-        company's default for customers); else its segment's; else the default
+        company's default for customers); else its arm's in a running experiment
+        of the company; else its segment's; else the default
         for customers; else the company's default policy. The SQL form is
         collection.receivable's _collection_partner_policy_sql()."""
         self.ensure_one()
@@ -315,10 +323,35 @@ class ResPartner(models.Model):
         own = partner.collection_policy_id
         if own and own != self._collection_policy_fallback():
             return own
+        experiment_policy = partner._collection_experiment_policy()
+        if experiment_policy:
+            return experiment_policy
         segment = partner.collection_segment_id
         if segment.active and segment.company_id == self.env.company:
             return segment.policy_id
         return own or self.env.company.sudo().collection_policy_id
+
+    def _collection_experiment_policy(self):
+        """The policy of the customer's arm in the latest running experiment of
+        the current company that it is assigned to (none when not assigned)."""
+        self.ensure_one()
+        assignment = (
+            self.env["collection.experiment.assignment"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "=", self.id),
+                    ("company_id", "=", self.env.company.id),
+                    ("experiment_id.state", "=", "running"),
+                ],
+                order="experiment_id desc",
+                limit=1,
+            )
+        )
+        experiment = assignment.experiment_id
+        if assignment.arm == "variant":
+            return experiment.variant_policy_id
+        return experiment.control_policy_id
 
     def action_collection_payment_plan(self):
         """A new payment plan on the customer's open invoices (those the user

@@ -12,6 +12,7 @@ from . import test_customer_conversation
 from . import test_customer_mail
 from . import test_engine
 from . import test_exclusion
+from . import test_experiments
 from . import test_i18n
 from . import test_kpi_charts
 from . import test_kpi_dashboard
