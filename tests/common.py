@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 from odoo import Command
 from odoo.tests import freeze_time
+from odoo.tools import SQL
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -171,6 +172,27 @@ class CollectionCommon(AccountTestInvoicingCommon):
             if kwargs:
                 return self.env["account.move"]._cron_collection_run(**kwargs)
             self.cron.method_direct_trigger()
+
+    def _sql_policy(self, moves):
+        """``{move id: policy id}`` as the set-based queries read the policy rule
+        (to hold it to the Python rule, ``_policy()``)."""
+        receivable = self.env["collection.receivable"]
+        self.env.flush_all()
+        return dict(
+            self.env.execute_query(
+                SQL(
+                    "SELECT m.id, %s FROM account_move m %s WHERE m.id = ANY(%s)",
+                    receivable._collection_policy_sql("rcv"),
+                    receivable._collection_invoice_joins("m", alias="rcv"),
+                    moves.ids,
+                )
+            )
+        )
+
+    def _policy(self, move):
+        """The invoice's policy as the Python rule computes it now."""
+        move.invalidate_recordset(["collection_policy_id"])
+        return move.collection_policy_id
 
     def _days_overdue(self, move, on):
         """The invoice's days overdue as a user reads them on ``on``."""

@@ -72,24 +72,6 @@ class TestCollectionExperiments(RpcCommon):
     def _arms(self, experiment):
         return {a.partner_id.id: a.arm for a in experiment.assignment_ids}
 
-    def _sql_policy(self, moves):
-        receivable = self.env["collection.receivable"]
-        self.env.flush_all()
-        return dict(
-            self.env.execute_query(
-                SQL(
-                    "SELECT m.id, %s FROM account_move m %s WHERE m.id = ANY(%s)",
-                    receivable._collection_policy_sql("rcv"),
-                    receivable._collection_invoice_joins("m", alias="rcv"),
-                    moves.ids,
-                )
-            )
-        )
-
-    def _policy(self, move):
-        move.invalidate_recordset(["collection_policy_id"])
-        return move.collection_policy_id
-
     # -------------------------------------------------------------------------
     # Assignment
     # -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from psycopg2 import IntegrityError
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import freeze_time, tagged
-from odoo.tools import SQL, mute_logger
+from odoo.tools import mute_logger
 
 from .common import day
 from .common_rpc import RpcCommon
@@ -35,24 +35,6 @@ class TestCollectionSegments(RpcCommon):
 
     def _segment(self, partner):
         return partner.with_company(self.company).collection_segment_id
-
-    def _sql_policy(self, moves):
-        receivable = self.env["collection.receivable"]
-        self.env.flush_all()
-        return dict(
-            self.env.execute_query(
-                SQL(
-                    "SELECT m.id, %s FROM account_move m %s WHERE m.id = ANY(%s)",
-                    receivable._collection_policy_sql("rcv"),
-                    receivable._collection_invoice_joins("m", alias="rcv"),
-                    moves.ids,
-                )
-            )
-        )
-
-    def _policy(self, move):
-        move.invalidate_recordset(["collection_policy_id"])
-        return move.collection_policy_id
 
     def _break_promise(self, move, made_on, date):
         """A promise made on ``made_on`` for ``date``, judged broken the day after
