@@ -3,13 +3,23 @@ import re
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .collection_stage import COLLECTION_PHASES
+
 # The breakdowns kept in the history: dimension -> the column holding its key.
 # Each is a breakdown of the KPI query of the same name
-# (collection.portfolio.query returns {'total', 'salesperson', 'policy'}).
-# Adding one (segment, phase) is: its column below, its value in `dimension`,
-# an entry here, and its breakdown in the query; the unique index, the writer
-# (collection.kpi.history) and the dashboard follow this mapping.
-SNAPSHOT_DIMENSIONS = {"salesperson": "user_id", "policy": "policy_id"}
+# (collection.portfolio.query returns {'total', 'salesperson', 'policy',
+# 'segment', 'phase'}, see its GROUP_COLUMNS).
+# Adding one is: its column below, its value in `dimension`, its check
+# constraint, an entry here, and its breakdown in the query; the unique index,
+# the writer (collection.kpi.history) and the dashboard follow this mapping.
+# The segment of a past week is the customer's segment today (no history of
+# segments is kept); the phase is that of the invoice's current stage.
+SNAPSHOT_DIMENSIONS = {
+    "salesperson": "user_id",
+    "policy": "policy_id",
+    "segment": "segment_id",
+    "phase": "phase",
+}
 # the figures of collection.portfolio.report._collection_figures() kept in the
 # history (the overdue ratio is stored in percent)
 SNAPSHOT_FIGURES = (
@@ -40,7 +50,8 @@ UNIQUE_INDEX = "collection_kpi_snapshot_week_uniq"
 
 class CollectionKpiSnapshot(models.Model):
     """The portfolio KPIs of one company at the end of one week (Sunday): for
-    the whole company, and per salesperson and per policy (``dimension``).
+    the whole company, and per salesperson, policy, customer segment and
+    collection phase (``dimension``).
 
     Written only by the system (collection.kpi.history: the weekly report's
     scheduled action, and the backfill of the last 52 weeks), never twice for
@@ -69,12 +80,17 @@ class CollectionKpiSnapshot(models.Model):
             ("company", "Company Total"),
             ("salesperson", "Salesperson"),
             ("policy", "Collection Policy"),
+            ("segment", "Customer Segment"),
+            ("phase", "Collection Phase"),
         ],
         string="Breakdown",
         required=True,
         readonly=True,
-        help="Company Total: the whole portfolio; Salesperson, Collection Policy: "
-        "the part of the portfolio of one salesperson or policy.",
+        help="Company Total: the whole portfolio; Salesperson, Collection Policy, "
+        "Customer Segment: the part of the portfolio of one salesperson, policy or "
+        "segment (the customers' segment today: past segments are not kept); "
+        "Collection Phase: the invoices at a stage of that phase (their stage "
+        "today).",
     )
     user_id = fields.Many2one(
         "res.users",
@@ -91,6 +107,21 @@ class CollectionKpiSnapshot(models.Model):
         ondelete="cascade",
         index="btree_not_null",
         help="Empty on a policy row: the customers without policy.",
+    )
+    segment_id = fields.Many2one(
+        "collection.segment",
+        string="Customer Segment",
+        readonly=True,
+        ondelete="cascade",
+        index="btree_not_null",
+        help="Empty on a segment row: the customers without segment.",
+    )
+    phase = fields.Selection(
+        COLLECTION_PHASES,
+        string="Collection Phase",
+        readonly=True,
+        help="Empty on a phase row: the invoices no stage has reached yet, and "
+        "the work not tied to one invoice (promises, contacts).",
     )
     period_days = fields.Integer(
         string="Days in the Period",
@@ -166,6 +197,16 @@ class CollectionKpiSnapshot(models.Model):
             "CHECK (policy_id IS NULL OR dimension = 'policy')",
             "Only a policy's KPI snapshot has a policy.",
         ),
+        (
+            "segment_id_dimension",
+            "CHECK (segment_id IS NULL OR dimension = 'segment')",
+            "Only a segment's KPI snapshot has a segment.",
+        ),
+        (
+            "phase_dimension",
+            "CHECK (phase IS NULL OR dimension = 'phase')",
+            "Only a phase's KPI snapshot has a phase.",
+        ),
     ]
 
     def init(self):
@@ -198,7 +239,7 @@ class CollectionKpiSnapshot(models.Model):
                 )
             )
 
-    @api.depends("date", "dimension", "company_id", "user_id", "policy_id")
+    @api.depends("date", "dimension", "company_id", *SNAPSHOT_DIMENSIONS.values())
     def _compute_display_name(self):
         for snapshot in self:
             column = SNAPSHOT_DIMENSIONS.get(snapshot.dimension)

@@ -217,6 +217,26 @@ class CollectionReceivable(models.AbstractModel):
         )
 
     @api.model
+    def _collection_segment_sql(self, alias="rcv"):
+        """SQL: the segment of the invoice's customer (``res.partner``'s
+        company-dependent ``collection_segment_id`` for the invoice's company),
+        read from :meth:`_collection_invoice_joins`."""
+        return self._collection_partner_segment_sql(
+            f"{alias}_customer", f"{alias}_company"
+        )
+
+    @api.model
+    def _collection_partner_segment_sql(self, customer, company):
+        """SQL: the segment of the commercial partner ``customer`` in
+        ``company`` (aliases of res_partner and res_company), NULL when none.
+        Only today's is known (no history is kept of a customer's segment)."""
+        return SQL(
+            "(%(customer)s.collection_segment_id ->> %(company)s.id::text)::integer",
+            customer=SQL.identifier(customer),
+            company=SQL.identifier(company),
+        )
+
+    @api.model
     def _collection_partner_policy_sql(self, customer, company):
         """SQL: the collection policy of the commercial partner ``customer`` in
         ``company`` (aliases of res_partner and res_company): the customer's own

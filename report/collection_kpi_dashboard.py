@@ -313,6 +313,8 @@ class CollectionKpiDashboard(models.AbstractModel):
         return {
             "salesperson": self.env._("No salesperson"),
             "policy": self.env._("No policy"),
+            "segment": self.env._("No segment"),
+            "phase": self.env._("No stage yet"),
         }
 
     @api.model

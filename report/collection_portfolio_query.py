@@ -43,11 +43,27 @@ COUNT_COLUMNS = (
     "disputes_accepted",
     "disputes_rejected",
 )
+# The breakdowns of the query: result key -> the column of the facts holding its
+# key. A source that cannot tell a column (the phase of a promise, which covers
+# several invoices) gives NULL: its work counts under "none" in that breakdown.
+GROUP_COLUMNS = {
+    "salesperson": "salesperson_id",
+    "policy": "policy_id",
+    "segment": "segment_id",
+    "phase": "phase",
+}
+GROUP_TYPES = {
+    "salesperson_id": "integer",
+    "policy_id": "integer",
+    "segment_id": "integer",
+    "phase": "varchar",
+}
 
 
 class CollectionPortfolioQuery(models.AbstractModel):
     """The query behind the portfolio KPIs: the receivable and the collection
-    work summed per salesperson and per policy, as of some dates, in one pass.
+    work summed per salesperson, policy, customer segment and collection phase
+    (of the invoice's stage), as of some dates, in one pass.
 
     Amounts are in company currency and computed as of a date: receivable lines
     dated on or before it, minus the reconciliations dated on or before it (a
@@ -60,7 +76,8 @@ class CollectionPortfolioQuery(models.AbstractModel):
 
     @api.model
     def _collection_portfolio_sums(self, companies, dates, period_days, aging=True):
-        """Sum the figures of the portfolio, per salesperson and per policy, as of
+        """Sum the figures of the portfolio, per salesperson, policy, segment and
+        phase (the breakdowns of GROUP_COLUMNS), as of
         each of ``dates`` (each with the period of ``period_days`` days ending
         on it).
 
@@ -69,9 +86,10 @@ class CollectionPortfolioQuery(models.AbstractModel):
         (``open_sums``), the invoices fully paid in a period in one pass over
         the lines of the invoices reconciled in the periods (``paid_moves``);
         then the facts of every source (those two, escalations, promises,
-        contacts) are added up per salesperson and policy, and with grouping
-        sets. Return a list with, for each date, ``{'total': sums,
-        'salesperson': {user_id: sums}, 'policy': {policy_id: sums}}``.
+        contacts) are added up per salesperson, policy, segment and phase, and
+        with grouping sets. Return a list with, for each date, ``{'total': sums,
+        'salesperson': {user_id: sums}, 'policy': {policy_id: sums},
+        'segment': {segment_id: sums}, 'phase': {phase: sums}}``.
 
         The first date's also has ``'aging'`` (unless ``aging`` is false, as
         for the KPI history, which keeps no aging): the open amounts on that
@@ -105,18 +123,25 @@ class CollectionPortfolioQuery(models.AbstractModel):
             )
             for column in SUM_COLUMNS
         )
+        group_columns = SQL(", ").join(
+            SQL.identifier(column) for column in GROUP_COLUMNS.values()
+        )
+        not_grouped = SQL(" AND ").join(
+            SQL("GROUPING(%s) = 1", SQL.identifier(column))
+            for column in GROUP_COLUMNS.values()
+        )
         if aging:
             aging_cte = SQL("%s,", self._collection_aging_cte(periods[0]))
             # the aging, once, on the first date's total row
             aging_column = SQL(
                 """
-                CASE WHEN period = 0 AND GROUPING(salesperson_id) = 1
-                          AND GROUPING(policy_id) = 1
+                CASE WHEN period = 0 AND %s
                      THEN (SELECT json_agg(json_build_array(
                                       partner_id, name, bucket, amount))
                              FROM aging)
                 END
-                """
+                """,
+                not_grouped,
             )
         else:
             aging_cte, aging_column = SQL(), SQL("NULL")
@@ -127,63 +152,85 @@ class CollectionPortfolioQuery(models.AbstractModel):
             %(paid_moves)s,
             %(aging)s
             grouped AS (
-                SELECT period, salesperson_id, policy_id, %(sums)s
+                SELECT period, %(group_columns)s, %(sums)s
                   FROM (%(facts)s) facts
-              GROUP BY period, salesperson_id, policy_id
+              GROUP BY period, %(group_columns)s
             )
-            SELECT period, GROUPING(salesperson_id), GROUPING(policy_id),
-                   salesperson_id, policy_id, %(aging_column)s,
+            SELECT period, %(groupings)s, %(group_columns)s, %(aging_column)s,
                    %(sums)s
               FROM grouped
-          GROUP BY GROUPING SETS ((period), (period, salesperson_id),
-                                  (period, policy_id))
+          GROUP BY GROUPING SETS ((period), %(grouping_sets)s)
             """,
             lines=self._collection_lines_cte(periods),
             open_sums=self._collection_open_sums_cte(periods),
             paid_moves=self._collection_paid_moves_cte(periods),
             aging=aging_cte,
             aging_column=aging_column,
+            group_columns=group_columns,
+            groupings=SQL(", ").join(
+                SQL("GROUPING(%s)", SQL.identifier(column))
+                for column in GROUP_COLUMNS.values()
+            ),
+            grouping_sets=SQL(", ").join(
+                SQL("(period, %s)", SQL.identifier(column))
+                for column in GROUP_COLUMNS.values()
+            ),
             sums=sums,
             facts=facts,
         )
         results = [
-            {"total": None, "salesperson": {}, "policy": {}} for _params in periods
+            {"total": None, **{name: {} for name in GROUP_COLUMNS}}
+            for _params in periods
         ]
         if aging:
             results[0]["aging"] = []
+        width = len(GROUP_COLUMNS)
         for row in self.env.execute_query(query):
-            period, grouped_user, grouped_policy, user_id, policy_id = row[:5]
-            values = dict(zip(SUM_COLUMNS, map(float, row[6:]), strict=True))
+            period, groupings = row[0], row[1 : 1 + width]
+            keys = row[1 + width : 1 + 2 * width]
+            aging_value = row[1 + 2 * width]
+            values = dict(
+                zip(SUM_COLUMNS, map(float, row[2 + 2 * width :]), strict=True)
+            )
             result = results[period]
-            if row[5]:
-                result["aging"] = row[5]
-            if grouped_user and grouped_policy:
+            if aging_value:
+                result["aging"] = aging_value
+            if all(groupings):
                 result["total"] = values
-            elif not grouped_user:
-                result["salesperson"][user_id] = values
-            else:
-                result["policy"][policy_id] = values
+                continue
+            for name, grouping, key in zip(GROUP_COLUMNS, groupings, keys, strict=True):
+                if not grouping:
+                    result[name][key] = values
         return results
 
     @api.model
     def _collection_facts_select(self, period, source_from, expressions):
-        """One source's sums per (salesperson, policy) for the date of index
-        ``period``: summed where the rows are read, so that only a few rows per
-        source reach the union."""
+        """One source's sums per key of every breakdown (salesperson, policy,
+        segment, phase) for the date of index ``period``: summed where the rows
+        are read, so that only a few rows per source reach the union. A
+        breakdown's column the source does not give is NULL."""
         columns = [
             SQL("SUM(%s) AS %s", expressions[column], SQL.identifier(column))
             if column in expressions
             else SQL("0 AS %s", SQL.identifier(column))
             for column in SUM_COLUMNS
         ]
+        keys = [
+            SQL(
+                "(%s)::%s AS %s",
+                expressions.get(column, SQL("NULL")),
+                SQL(GROUP_TYPES[column]),
+                SQL.identifier(column),
+            )
+            for column in GROUP_COLUMNS.values()
+        ]
         return SQL(
-            "SELECT %s AS period, %s AS salesperson_id, %s AS policy_id, %s %s "
-            "GROUP BY 2, 3",
+            "SELECT %s AS period, %s, %s %s GROUP BY %s",
             period,
-            expressions["salesperson_id"],
-            expressions["policy_id"],
+            SQL(", ").join(keys),
             SQL(", ").join(columns),
             source_from,
+            SQL(", ").join(SQL(str(n)) for n in range(2, 2 + len(keys))),
         )
 
     @api.model
@@ -292,10 +339,13 @@ class CollectionPortfolioQuery(models.AbstractModel):
                        m.payment_state,
                        %(salesperson)s AS salesperson_id,
                        COALESCE(p.commercial_partner_id, p.id) AS partner_id,
-                       %(policy)s AS policy_id
+                       %(policy)s AS policy_id,
+                       %(segment)s AS segment_id,
+                       stage.phase AS phase
                   FROM account_move_line l
                   JOIN account_move m ON m.id = l.move_id
              LEFT JOIN res_partner p ON p.id = l.partner_id
+             LEFT JOIN collection_stage stage ON stage.id = m.collection_stage_id
                   %(invoice_joins)s
              LEFT JOIN later la ON la.line_id = l.id
                  WHERE %(receivable)s
@@ -311,6 +361,7 @@ class CollectionPortfolioQuery(models.AbstractModel):
             columns=SQL(", ").join(columns),
             salesperson=receivable._collection_salesperson_sql("rcv"),
             policy=receivable._collection_policy_sql("rcv"),
+            segment=receivable._collection_segment_sql("rcv"),
             # an entry without partner (an opening balance) is its items' customer's
             invoice_joins=receivable._collection_invoice_joins(
                 "m", SQL("COALESCE(m.partner_id, l.partner_id)"), "rcv"
@@ -420,8 +471,8 @@ class CollectionPortfolioQuery(models.AbstractModel):
 
     @api.model
     def _collection_open_sums_cte(self, periods):
-        """CTE ``open_sums``: the receivable lines' facts summed per salesperson
-        and policy, for every period in one pass over ``lines`` (column
+        """CTE ``open_sums``: the receivable lines' facts summed per salesperson,
+        policy, segment and phase, for every period in one pass over ``lines`` (column
         ``<fact>_<index>``, and ``lines_<index>`` the number of lines that count
         in the period)."""
 
@@ -438,12 +489,15 @@ class CollectionPortfolioQuery(models.AbstractModel):
         return SQL(
             """
             open_sums AS (
-                SELECT salesperson_id, policy_id, %s
+                SELECT %(groups)s, %(aggregates)s
                   FROM lines
-              GROUP BY salesperson_id, policy_id
+              GROUP BY %(groups)s
             )
             """,
-            self._collection_period_aggregates(periods, aggregates),
+            groups=SQL(", ").join(
+                SQL.identifier(column) for column in GROUP_COLUMNS.values()
+            ),
+            aggregates=self._collection_period_aggregates(periods, aggregates),
         )
 
     @api.model
@@ -468,16 +522,19 @@ class CollectionPortfolioQuery(models.AbstractModel):
         return SQL(
             """
             paid_moves AS (
-                SELECT move_id, salesperson_id, policy_id, invoice_date, %s
+                SELECT move_id, %(groups)s, invoice_date, %(aggregates)s
                   FROM lines
                  WHERE move_type = 'out_invoice'
                    AND payment_state != 'reversed'
                    -- only the invoices reconciled in the periods
                    AND move_id IN (SELECT move_id FROM lines WHERE paid)
-              GROUP BY move_id, salesperson_id, policy_id, invoice_date
+              GROUP BY move_id, %(groups)s, invoice_date
             )
             """,
-            self._collection_period_aggregates(periods, aggregates),
+            groups=SQL(", ").join(
+                SQL.identifier(column) for column in GROUP_COLUMNS.values()
+            ),
+            aggregates=self._collection_period_aggregates(periods, aggregates),
         )
 
     @api.model
@@ -485,7 +542,8 @@ class CollectionPortfolioQuery(models.AbstractModel):
         """``[(FROM clause, {column: expression})]`` of every fact source for the
         period of ``params`` (``index``, ``company_ids``, ``date_from``,
         ``date_to`` and the currency's ``rounding``); columns not given are 0.
-        Each source has ``salesperson_id`` and ``policy_id``."""
+        Each source has the columns of GROUP_COLUMNS it can tell (at least
+        ``salesperson_id`` and ``policy_id``)."""
         index = params["index"]
         work = self.env["collection.portfolio.work"]
         open_columns = {
@@ -501,11 +559,7 @@ class CollectionPortfolioQuery(models.AbstractModel):
                     "FROM open_sums WHERE %s > 0",
                     self._collection_period_column("lines", index),
                 ),
-                {
-                    "salesperson_id": SQL("salesperson_id"),
-                    "policy_id": SQL("policy_id"),
-                    **open_columns,
-                },
+                {**self._collection_group_keys(), **open_columns},
             ),
             (
                 # customer invoices whose receivable was fully settled in the period
@@ -522,8 +576,7 @@ class CollectionPortfolioQuery(models.AbstractModel):
                     paid_date,
                 ),
                 {
-                    "salesperson_id": SQL("salesperson_id"),
-                    "policy_id": SQL("policy_id"),
+                    **self._collection_group_keys(),
                     "paid_amount": amount,
                     "paid_days_amount": SQL(
                         "%s * %s",
@@ -540,3 +593,9 @@ class CollectionPortfolioQuery(models.AbstractModel):
             work._collection_contact_source(params),
         ]
         return sources
+
+    @api.model
+    def _collection_group_keys(self):
+        """``{column: SQL}``: the breakdowns' columns of ``open_sums`` and
+        ``paid_moves``, read as they are."""
+        return {column: SQL.identifier(column) for column in GROUP_COLUMNS.values()}

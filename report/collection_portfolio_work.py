@@ -8,8 +8,10 @@ class CollectionPortfolioWork(models.AbstractModel):
     contacts in a period, per salesperson and policy.
 
     Each source is ``(FROM clause, {column: SQL expression})``: the query sums
-    the expressions per ``salesperson_id`` and ``policy_id``; ``params`` are
-    the period's (``company_ids``, ``date_from``, ``date_to``).
+    the expressions per ``salesperson_id``, ``policy_id``, ``segment_id`` and
+    ``phase``; ``params`` are the period's (``company_ids``, ``date_from``,
+    ``date_to``). Promises, disputes and contacts may cover several invoices:
+    they have no phase (they count under "no phase").
     """
 
     _name = "collection.portfolio.work"
@@ -49,6 +51,8 @@ class CollectionPortfolioWork(models.AbstractModel):
             {
                 "salesperson_id": receivable._collection_salesperson_sql("rcv"),
                 "policy_id": SQL("cur.policy_id"),
+                "segment_id": receivable._collection_segment_sql("rcv"),
+                "phase": SQL("cur.phase"),
                 "escalations": SQL("1"),
             },
         )
@@ -91,6 +95,9 @@ class CollectionPortfolioWork(models.AbstractModel):
                 "policy_id": self.env[
                     "collection.receivable"
                 ]._collection_partner_policy_sql("cp", "c"),
+                "segment_id": self.env[
+                    "collection.receivable"
+                ]._collection_partner_segment_sql("cp", "c"),
                 "promises_made": SQL("CASE WHEN %s THEN 1 ELSE 0 END", made),
                 "portal_promises": SQL(
                     "CASE WHEN %s AND pr.source = 'portal' THEN 1 ELSE 0 END", made
@@ -133,6 +140,9 @@ class CollectionPortfolioWork(models.AbstractModel):
                 "policy_id": self.env[
                     "collection.receivable"
                 ]._collection_partner_policy_sql("cp", "c"),
+                "segment_id": self.env[
+                    "collection.receivable"
+                ]._collection_partner_segment_sql("cp", "c"),
                 "disputes_opened": SQL("CASE WHEN %s THEN 1 ELSE 0 END", opened),
                 "disputes_accepted": SQL(
                     "CASE WHEN d.state = 'accepted' AND %s THEN 1 ELSE 0 END", closed
@@ -165,6 +175,9 @@ class CollectionPortfolioWork(models.AbstractModel):
                 "policy_id": self.env[
                     "collection.receivable"
                 ]._collection_partner_policy_sql("cp", "c"),
+                "segment_id": self.env[
+                    "collection.receivable"
+                ]._collection_partner_segment_sql("cp", "c"),
                 "contacts": SQL("1"),
             },
         )

@@ -17,6 +17,7 @@ from . import test_i18n
 from . import test_kpi_charts
 from . import test_kpi_dashboard
 from . import test_kpi_history
+from . import test_kpi_history_dimensions
 from . import test_legal
 from . import test_phases
 from . import test_plans

@@ -9,7 +9,8 @@ import { standardActionServiceProps } from "@web/webclient/actions/action_servic
 /**
  * The collection managers' dashboard: the last week's KPIs of the KPI history
  * (collection.kpi.snapshot) with their change over 4 and 12 weeks, and line
- * charts of the history, for the company's total or one salesperson or policy.
+ * charts of the history, for the company's total or one salesperson, policy,
+ * segment or phase.
  * The server computes everything (collection.kpi.dashboard), the charts too,
  * as SVG: the same drawing as the weekly report's.
  */
