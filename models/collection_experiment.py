@@ -6,10 +6,11 @@ say whether the variant collects faster."""
 import hashlib
 import logging
 import random
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 _logger = logging.getLogger(__name__)
 
@@ -21,7 +22,9 @@ SETUP_FIELDS = {
     "variant_policy_id",
     "variant_share",
     "company_id",
+    "min_duration_days",
 }
+DEFAULT_MIN_DURATION_DAYS = 60
 ARMS = [("control", "Control"), ("variant", "Variant")]
 
 
@@ -70,6 +73,21 @@ class CollectionExperiment(models.Model):
         tracking=True,
         help="The share of the segment's customers that follow the variant policy.",
     )
+    min_duration_days = fields.Integer(
+        string="Minimum Duration (days)",
+        default=DEFAULT_MIN_DURATION_DAYS,
+        required=True,
+        tracking=True,
+        help="The experiment concludes nothing, and cannot be rolled out, before "
+        "it has run this many days: invoices must have time to fall due and be "
+        "paid (it can be stopped at any time).",
+    )
+    date_planned_end = fields.Date(
+        string="Planned End",
+        compute="_compute_date_planned_end",
+        help="The start date plus the minimum duration: the first day the "
+        "results can conclude and the variant be rolled out.",
+    )
     date_start = fields.Date(readonly=True, copy=False, tracking=True)
     date_end = fields.Date(readonly=True, copy=False, tracking=True)
     seed = fields.Integer(
@@ -105,6 +123,19 @@ class CollectionExperiment(models.Model):
             experiment.control_count = counts.get((experiment.id, "control"), 0)
             experiment.variant_count = counts.get((experiment.id, "variant"), 0)
 
+    @api.depends("date_start", "min_duration_days")
+    def _compute_date_planned_end(self):
+        for experiment in self:
+            experiment.date_planned_end = experiment._collection_planned_end()
+
+    def _collection_planned_end(self):
+        """The first day the experiment has run its minimum duration (False
+        before it starts)."""
+        self.ensure_one()
+        if not self.date_start:
+            return False
+        return self.date_start + timedelta(days=self.min_duration_days)
+
     def _compute_results_html(self):
         for experiment in self:
             if experiment.state == "draft" or not experiment.id:
@@ -115,10 +146,21 @@ class CollectionExperiment(models.Model):
             ]._collection_render(experiment._collection_results())
 
     @api.constrains(
-        "variant_share", "control_policy_id", "variant_policy_id", "segment_id"
+        "variant_share",
+        "control_policy_id",
+        "variant_policy_id",
+        "segment_id",
+        "min_duration_days",
     )
     def _check_setup(self):
         for experiment in self:
+            if experiment.min_duration_days <= 0:
+                raise ValidationError(
+                    self.env._(
+                        "The minimum duration of an experiment must be at least "
+                        "one day."
+                    )
+                )
             if not 0 < experiment.variant_share < 1:
                 raise ValidationError(
                     self.env._(
@@ -232,10 +274,24 @@ class CollectionExperiment(models.Model):
         return True
 
     def action_roll_out(self):
-        """Make the variant the policy of the segment and close the experiment."""
+        """Make the variant the policy of the segment and close the experiment;
+        refused before the minimum duration has elapsed."""
         self._collection_check_manager()
+        today = fields.Date.context_today(self)
         for experiment in self:
             experiment._collection_check_running()
+            planned_end = experiment._collection_planned_end()
+            if today < planned_end:
+                raise UserError(
+                    self.env._(
+                        "The experiment '%(name)s' has not run its minimum duration "
+                        "of %(days)s days: its results cannot be trusted yet. Keep "
+                        "it running until %(date)s to roll it out (or stop it).",
+                        name=experiment.name,
+                        days=experiment.min_duration_days,
+                        date=format_date(self.env, planned_end),
+                    )
+                )
             experiment.segment_id.sudo().policy_id = experiment.variant_policy_id
         self.sudo().write(
             {"state": "done", "date_end": fields.Date.context_today(self)}

@@ -1,13 +1,18 @@
 """The results of a policy experiment: the arms compared on the invoices that
 became due after its start (one query), with a 95% confidence interval of the
-difference in days to pay (Welch's t, normal approximation)."""
+difference in days to pay and in emails per customer (Welch's t, normal
+approximation), and in CEI (the portfolio KPI's formula over the arm's
+customers; interval by the delta method of a ratio over customers)."""
 
 import math
+from datetime import timedelta
 
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
+
+from ..report.collection_portfolio_query import SUM_COLUMNS
 
 # the normal quantile of a two-sided 95% interval
 Z95 = 1.959963984540054
@@ -23,6 +28,30 @@ def welch_interval(first, second):
     var_2 = sum((x - mean_2) ** 2 for x in second) / (len(second) - 1)
     error = math.sqrt(var_1 / len(first) + var_2 / len(second))
     diff = mean_1 - mean_2
+    return diff, diff - Z95 * error, diff + Z95 * error
+
+
+def ratio_variance(numerators, denominators):
+    """Variance of ``sum(numerators) / sum(denominators)`` over the customers
+    (one pair each), by the delta method; None without a positive denominator
+    or with under 2 customers."""
+    count, total = len(numerators), sum(denominators)
+    if count < 2 or round(total, 6) <= 0:
+        return None
+    ratio = sum(numerators) / total
+    residuals = sum(
+        (a - ratio * b) ** 2 for a, b in zip(numerators, denominators, strict=True)
+    )
+    return count / (count - 1) * residuals / total**2
+
+
+def difference_interval(first, second):
+    """``(difference, low, high)`` of two ``(value, variance)`` estimates (the
+    second minus the first), None when either is missing."""
+    if first is None or second is None or None in first or None in second:
+        return None
+    diff = second[0] - first[0]
+    error = math.sqrt(first[1] + second[1])
     return diff, diff - Z95 * error, diff + Z95 * error
 
 
@@ -96,6 +125,129 @@ class CollectionExperimentResults(models.AbstractModel):
         return {arm: (kept, judged) for arm, kept, judged in rows}
 
     @api.model
+    def _collection_cei_rows(self, experiment, today):
+        """Per assigned customer: arm and the sums of the CEI over the period
+        from the start to ``today`` (the KPI engine's): receivable open the day
+        before the start, credit sales in the period, receivable open at its
+        end, and the part of it not yet due."""
+        receivable = self.env["collection.receivable"]
+        company_ids = experiment.company_id.ids
+        opening_day = experiment.date_start - timedelta(days=1)
+        return self.env.execute_query(
+            SQL(
+                """
+                WITH open_items AS (
+                    SELECT rp.commercial_partner_id AS partner_id,
+                           SUM(item.amount) FILTER (WHERE item.at = 'opening')
+                               AS opening,
+                           SUM(item.amount) FILTER (WHERE item.at = 'closing')
+                               AS closing,
+                           SUM(item.amount) FILTER (
+                               WHERE item.at = 'closing'
+                                 AND COALESCE(item.date_maturity, item.date)
+                                     >= %(today)s
+                           ) AS not_due
+                      FROM (
+                            SELECT 'opening' AS at, o.* FROM (%(opening)s) o
+                             UNION ALL
+                            SELECT 'closing' AS at, c.* FROM (%(closing)s) c
+                           ) item
+                      JOIN res_partner rp ON rp.id = item.partner_id
+                  GROUP BY 1
+                ),
+                sales AS (
+                    SELECT m.commercial_partner_id AS partner_id,
+                           SUM(l.balance) AS amount
+                      FROM account_move_line l
+                      JOIN account_move m ON m.id = l.move_id
+                     WHERE %(lines)s
+                       AND m.move_type IN ('out_invoice', 'out_refund')
+                       AND m.invoice_date BETWEEN %(start)s AND %(today)s
+                  GROUP BY 1
+                )
+                SELECT a.arm, COALESCE(o.opening, 0), COALESCE(s.amount, 0),
+                       COALESCE(o.closing, 0), COALESCE(o.not_due, 0)
+                  FROM collection_experiment_assignment a
+             LEFT JOIN open_items o ON o.partner_id = a.partner_id
+             LEFT JOIN sales s ON s.partner_id = a.partner_id
+                 WHERE a.experiment_id = %(experiment)s
+                """,
+                opening=receivable._collection_open_items_sql(opening_day, company_ids),
+                closing=receivable._collection_open_items_sql(today, company_ids),
+                lines=receivable._collection_receivable_item_sql(
+                    "l", company_ids, date_to=today
+                ),
+                start=experiment.date_start,
+                today=today,
+                experiment=experiment.id,
+            )
+        )
+
+    @api.model
+    def _collection_email_rows(self, experiment, today):
+        """Per arm, the number of collection emails each of its customers was
+        sent since the start: the emails posted on its invoices (comments with
+        one of the customer's contacts among the recipients), as the daily run
+        posts them from its stages' templates. ``{arm: [count per customer]}``,
+        customers sent nothing included."""
+        comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT a.arm,
+                       (SELECT COUNT(*)
+                          FROM account_move m
+                          JOIN mail_message msg
+                            ON msg.model = 'account.move' AND msg.res_id = m.id
+                         WHERE m.commercial_partner_id = a.partner_id
+                           AND m.company_id = a.company_id
+                           AND m.move_type = 'out_invoice'
+                           AND msg.message_type = 'comment'
+                           AND msg.subtype_id = %(comment)s
+                           AND msg.date >= %(start)s
+                           AND msg.date < %(end)s
+                           AND EXISTS (
+                               SELECT 1
+                                 FROM mail_message_res_partner_rel rel
+                                 JOIN res_partner rp ON rp.id = rel.res_partner_id
+                                WHERE rel.mail_message_id = msg.id
+                                  AND rp.commercial_partner_id = a.partner_id))
+                  FROM collection_experiment_assignment a
+                 WHERE a.experiment_id = %(experiment)s
+                """,
+                comment=comment,
+                start=experiment.date_start,
+                end=today + timedelta(days=1),
+                experiment=experiment.id,
+            )
+        )
+        counts = {"control": [], "variant": []}
+        for arm, count in rows:
+            counts[arm].append(count)
+        return counts
+
+    @api.model
+    def _collection_cei(self, rows, days):
+        """CEI of the customers' summed ``rows`` (opening, sales, closing, not
+        due), by the KPI engine's formula, and its variance (delta method over
+        the customers, in percent points squared)."""
+        sums = dict.fromkeys(SUM_COLUMNS, 0.0)
+        for opening, sales, closing, not_due in rows:
+            sums["opening_receivable"] += opening
+            sums["credit_sales"] += sales
+            sums["receivable"] += closing
+            sums["not_due"] += not_due
+        cei = self.env["collection.portfolio.report"]._collection_figures(sums, days)[
+            "cei"
+        ]
+        if cei is None:
+            return None, None
+        variance = ratio_variance(
+            [o + s - c for o, s, c, _n in rows], [o + s - n for o, s, _c, n in rows]
+        )
+        return cei, None if variance is None else variance * 100.0**2
+
+    @api.model
     def _collection_compute(self, experiment):
         """A dict: per arm (``control``, ``variant``) the customers, invoices,
         average days to pay (and how many paid), share paid by +30, overdue
@@ -143,6 +295,15 @@ class CollectionExperimentResults(models.AbstractModel):
                 if days is not None and days <= 30:
                     figures["paid_30"] += 1
         promises = self._collection_promise_rows(experiment)
+        period_days = (today - experiment.date_start).days + 1
+        cei_rows = {"control": [], "variant": []}
+        for arm, *sums in self._collection_cei_rows(experiment, today):
+            cei_rows[arm].append([float(value) for value in sums])
+        ceis = {
+            arm: self._collection_cei(rows, period_days)
+            for arm, rows in cei_rows.items()
+        }
+        emails = self._collection_email_rows(experiment, today)
         result = {}
         for arm, figures in arms.items():
             days = figures["days"]
@@ -161,15 +322,38 @@ class CollectionExperimentResults(models.AbstractModel):
                 "promises_kept": kept,
                 "promises_judged": judged,
                 "activities": figures["activities"],
+                "cei": ceis[arm][0],
+                "emails": sum(emails[arm]),
+                "emails_per_customer": sum(emails[arm]) / len(emails[arm])
+                if emails[arm]
+                else None,
             }
         interval = welch_interval(arms["control"]["days"], arms["variant"]["days"])
         result["days_faster"] = interval[0] if interval else None
         result["days_faster_ci"] = interval[1:] if interval else None
-        result["verdict"] = self._collection_verdict(interval)
+        # the variant minus the control, with its 95% interval
+        result["differences"] = {
+            "avg_days": welch_interval(
+                arms["variant"]["days"], arms["control"]["days"]
+            ),
+            "cei": difference_interval(ceis["control"], ceis["variant"]),
+            "emails_per_customer": welch_interval(emails["variant"], emails["control"]),
+        }
+        result["planned_end"] = experiment._collection_planned_end()
+        result["verdict"] = self._collection_verdict(
+            interval, result["planned_end"], today
+        )
         return result
 
     @api.model
-    def _collection_verdict(self, interval):
+    def _collection_verdict(self, interval, planned_end=None, today=None):
+        """The plain sentence: too early before the minimum duration (whatever
+        the figures say), else what the interval of days to pay says."""
+        if planned_end and today and today < planned_end:
+            return self.env._(
+                "too early to conclude: keep it running until %(date)s",
+                date=format_date(self.env, planned_end),
+            )
         if interval is None:
             return self.env._(
                 "not enough paid invoices in each arm yet: keep it running"
@@ -203,34 +387,77 @@ class CollectionExperimentResults(models.AbstractModel):
         def percent(value):
             return "–" if value is None else "%.0f%%" % (100 * value)
 
+        def difference(key, pattern="%+.1f"):
+            interval = result.get("differences", {}).get(key)
+            if interval is None:
+                return "–"
+            diff, low, high = interval
+            return self.env._(
+                "%(diff)s (%(low)s to %(high)s)",
+                diff=pattern % diff,
+                low=pattern % low,
+                high=pattern % high,
+            )
+
         labels = [
-            (self.env._("Customers"), lambda r: str(r["customers"])),
-            (self.env._("Invoices due since the start"), lambda r: str(r["invoices"])),
-            (self.env._("Invoices paid"), lambda r: str(r["paid"])),
+            (self.env._("Customers"), lambda r: str(r["customers"]), None),
+            (
+                self.env._("Invoices due since the start"),
+                lambda r: str(r["invoices"]),
+                None,
+            ),
+            (self.env._("Invoices paid"), lambda r: str(r["paid"]), None),
             (
                 self.env._("Average days from due date to payment"),
                 lambda r: number(r["avg_days"]),
+                "avg_days",
             ),
-            (self.env._("Paid by +30 days"), lambda r: percent(r["paid_30_share"])),
-            (self.env._("Overdue ratio"), lambda r: percent(r["overdue_ratio"])),
+            (
+                self.env._("Paid by +30 days"),
+                lambda r: percent(r["paid_30_share"]),
+                None,
+            ),
+            (
+                self.env._("Overdue ratio"),
+                lambda r: percent(r["overdue_ratio"]),
+                None,
+            ),
+            (
+                self.env._("CEI (collection effectiveness index)"),
+                lambda r: number(r["cei"], "%.1f%%"),
+                "cei",
+            ),
             (
                 self.env._("Promises kept"),
                 lambda r: f"{r['promises_kept']} / {r['promises_judged']}",
+                None,
             ),
-            (self.env._("Activities created"), lambda r: str(r["activities"])),
+            (self.env._("Activities created"), lambda r: str(r["activities"]), None),
+            (
+                self.env._("Emails sent (per customer)"),
+                lambda r: f"{r['emails']} ({number(r['emails_per_customer'], '%.2f')})",
+                "emails_per_customer",
+            ),
         ]
+        patterns = {"emails_per_customer": "%+.2f"}
         rows = Markup("").join(
-            Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>")
-            % (label, value(result["control"]), value(result["variant"]))
-            for label, value in labels
+            Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
+            % (
+                label,
+                value(result["control"]),
+                value(result["variant"]),
+                difference(key, patterns.get(key, "%+.1f")) if key else "",
+            )
+            for label, value, key in labels
         )
         return Markup(
             "<p><strong>%s</strong></p><table class='table table-sm'>"
-            "<thead><tr><th></th><th>%s</th><th>%s</th></tr></thead>"
+            "<thead><tr><th></th><th>%s</th><th>%s</th><th>%s</th></tr></thead>"
             "<tbody>%s</tbody></table>"
         ) % (
             escape(result["verdict"][:1].upper() + result["verdict"][1:]),
             self.env._("Control"),
             self.env._("Variant"),
+            self.env._("Variant - control (95% interval)"),
             rows,
         )

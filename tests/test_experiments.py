@@ -171,11 +171,50 @@ class TestCollectionExperiments(RpcCommon):
         self._put_in_segment(self._customers(4))
         experiment = self._experiment()
         self._start(experiment)
-        experiment.with_user(self.manager).action_roll_out()
+        with freeze_time(START + timedelta(days=60)):
+            experiment.with_user(self.manager).action_roll_out()
         self.assertEqual(experiment.state, "done")
         self.assertEqual(self.segment.policy_id, self.strict)
         with self._refused(UserError, "not running"):
             experiment.with_user(self.manager).action_stop()
+
+    def test_roll_out_refused_before_the_minimum_duration(self):
+        self._put_in_segment(self._customers(4))
+        experiment = self._experiment(min_duration_days=30)
+        self._start(experiment)
+        self.assertEqual(experiment.date_planned_end, START + timedelta(days=30))
+        # the day before the planned end: refused, nothing changed
+        with (
+            freeze_time(START + timedelta(days=29)),
+            self._refused(UserError, "minimum duration of 30 days"),
+        ):
+            self._rpc(
+                self.manager, "collection.experiment", "action_roll_out", experiment.ids
+            )
+        self.assertEqual(experiment.state, "running")
+        self.assertEqual(self.segment.policy_id, self.policy)
+        with freeze_time(START + timedelta(days=29)):
+            verdict = experiment._collection_results()["verdict"]
+        self.assertEqual(
+            verdict, "too early to conclude: keep it running until 04/01/2026"
+        )
+        # on the planned end: allowed
+        with freeze_time(START + timedelta(days=30)):
+            self._rpc(
+                self.manager, "collection.experiment", "action_roll_out", experiment.ids
+            )
+        self.assertEqual(experiment.state, "done")
+        self.assertEqual(self.segment.policy_id, self.strict)
+
+    def test_stop_is_possible_at_any_time(self):
+        experiment = self._experiment()
+        self._start(experiment)
+        with freeze_time(START + timedelta(days=1)):
+            self._rpc(
+                self.manager, "collection.experiment", "action_stop", experiment.ids
+            )
+        self.assertEqual(experiment.state, "done")
+        self.assertEqual(self.segment.policy_id, self.policy, "nothing rolled out")
 
     def test_bad_input_is_refused_and_nothing_written(self):
         with self._refused(ValidationError, "between 0 and 100"):
@@ -184,6 +223,9 @@ class TestCollectionExperiments(RpcCommon):
             self._experiment(variant_share=0.0)
         with self._refused(ValidationError, "two different policies"):
             self._experiment(variant_policy_id=self.light.id)
+        for days in (0, -5):
+            with self._refused(ValidationError, "at least one day"):
+                self._experiment(min_duration_days=days)
         no_segment = self._experiment(segment_id=False)
         with self._refused(UserError, "Choose the segment"):
             self._start(no_segment)
@@ -225,7 +267,7 @@ class TestCollectionExperiments(RpcCommon):
     # Honesty of the figures
     # -------------------------------------------------------------------------
 
-    def _build_arms(self, variant_sooner, per_arm=30):
+    def _build_arms(self, variant_sooner, per_arm=30, on=START + timedelta(days=120)):
         """Invoices due after the start in each arm, paid after a noisy delay:
         20 days on average in the control, ``variant_sooner`` days less in the
         variant."""
@@ -247,7 +289,7 @@ class TestCollectionExperiments(RpcCommon):
                 )
                 days = max(round(noise.gauss(delay, 3)), 0)
                 self._pay(move, pay_date=due + timedelta(days=days))
-        with freeze_time(START + timedelta(days=120)):
+        with freeze_time(on):
             return experiment._collection_results()
 
     def test_results_find_a_known_difference_of_five_days(self):
@@ -262,6 +304,83 @@ class TestCollectionExperiments(RpcCommon):
         self.assertEqual(results["control"]["overdue_ratio"], 0.0)
         self.assertIn("the variant is faster by", results["verdict"])
         self.assertIn("roll it out", results["verdict"])
+
+    def test_results_too_early_even_with_a_difference(self):
+        """The five days are found, but before the minimum duration (60 days
+        by default) the verdict says to wait."""
+        results = self._build_arms(variant_sooner=5, on=START + timedelta(days=59))
+        self.assertGreater(results["days_faster_ci"][0], 0)
+        self.assertEqual(results["planned_end"], START + timedelta(days=60))
+        self.assertEqual(
+            results["verdict"],
+            "too early to conclude: keep it running until 05/01/2026",
+        )
+
+    def test_results_cei_and_emails_per_arm(self):
+        """CEI: the control's customers pay all their invoices, half of the
+        variant's pay; emails: two to each variant customer, one to each
+        control customer (internal notes, and emails before the start, do not
+        count)."""
+        customers = self._customers(20, name="Cei")
+        self._put_in_segment(customers)
+        experiment = self._experiment()
+        # an email before the start does not count
+        before = self._post_invoice(
+            START - timedelta(days=5), 100.0, partner=customers[0]
+        )
+        self._pay(before, pay_date=START - timedelta(days=5))
+        with freeze_time(START - timedelta(days=1)):
+            before.message_post(
+                body="Old reminder",
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                partner_ids=customers[0].ids,
+            )
+        self._start(experiment)
+        arms = self._arms(experiment)
+        by_arm = {"control": [], "variant": []}
+        for partner in customers:
+            by_arm[arms[partner.id]].append(partner)
+        for arm, partners in by_arm.items():
+            for i, partner in enumerate(partners):
+                move = self._post_invoice(
+                    START + timedelta(days=10),
+                    100.0,
+                    partner=partner,
+                    invoice_date=START + timedelta(days=1),
+                )
+                if arm == "control" or i % 2 == 0:
+                    self._pay(move, pay_date=START + timedelta(days=15))
+                with freeze_time(START + timedelta(days=11)):
+                    for _email in range(2 if arm == "variant" else 1):
+                        move.message_post(
+                            body="Your invoice is overdue",
+                            message_type="comment",
+                            subtype_xmlid="mail.mt_comment",
+                            partner_ids=partner.ids,
+                        )
+                    move.message_post(body="Called, no answer")  # a note
+        with freeze_time(START + timedelta(days=70)):
+            results = experiment._collection_results()
+            html = experiment.results_html
+        control, variant = results["control"], results["variant"]
+        paid = len(by_arm["variant"][::2])
+        self.assertAlmostEqual(control["cei"], 100.0)
+        self.assertAlmostEqual(variant["cei"], 100.0 * paid / len(by_arm["variant"]))
+        diff, low, high = results["differences"]["cei"]
+        self.assertAlmostEqual(diff, variant["cei"] - 100.0)
+        self.assertLess(low, diff)
+        self.assertGreater(high, diff)
+        self.assertLess(high, 0, "the variant collects less of what it is owed")
+        self.assertEqual(control["emails"], len(by_arm["control"]))
+        self.assertEqual(variant["emails"], 2 * len(by_arm["variant"]))
+        self.assertAlmostEqual(variant["emails_per_customer"], 2.0)
+        diff, low, high = results["differences"]["emails_per_customer"]
+        self.assertAlmostEqual(diff, 1.0)
+        self.assertIn("CEI (collection effectiveness index)", html)
+        self.assertIn("Emails sent (per customer)", html)
+        self.assertIn(f"{len(by_arm['control'])} (1.00)", html)
+        self.assertIn("+1.00 (+1.00 to +1.00)", html)
 
     def test_results_find_no_difference_when_there_is_none(self):
         results = self._build_arms(variant_sooner=0)
