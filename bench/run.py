@@ -40,6 +40,7 @@ TARGETS = {
     "weekly_job": (3.0, None, None),
     "kpi_backfill": (30.0, None, None),
     "segments_evaluate": (1.0, None, None),
+    "experiment_results": (1.0, None, None),
 }
 LABELS = {
     "daily_first": "First daily run (whole portfolio, stage emails off)",
@@ -57,6 +58,7 @@ LABELS = {
     "weekly_job": "Weekly job (KPI snapshot, KPIs, charts, report, mails queued)",
     "kpi_backfill": "KPI history: backfill of 52 weeks",
     "segments_evaluate": "Segments: re-evaluating every customer (2 segments)",
+    "experiment_results": "Experiment results over every customer (figures and table)",
 }
 
 
@@ -522,6 +524,67 @@ class Runner:
         changed, customers = self.measure("segments_evaluate", evaluate, setup=activate)
         self.results["segments_evaluate"].update(customers=customers, changed=changed)
 
+    # -- experiments -------------------------------------------------------------------
+
+    def experiment(self):
+        """The results of a policy experiment running for 180 days on every
+        customer of the company (a segment matching all, evaluated; its
+        customers assigned to the arms): the figures of both arms with their
+        intervals, and the table of the experiment's form."""
+        today, company = self.today, self.company_id
+
+        def setup(env):
+            policies = env["collection.policy"].search(
+                [("company_id", "in", (False, company))], limit=2
+            )
+            segment = env["collection.segment"].create(
+                {
+                    "name": "Bench: every customer",
+                    # tried first (the shipped examples come after)
+                    "sequence": 0,
+                    "company_id": company,
+                    "policy_id": policies[0].id,
+                    "partner_domain": "[]",
+                }
+            )
+            env["collection.segment"]._collection_evaluate(
+                env["res.company"].browse(company), today
+            )
+            experiment = env["collection.experiment"].create(
+                {
+                    "name": "Bench experiment",
+                    "company_id": company,
+                    "segment_id": segment.id,
+                    "control_policy_id": policies[0].id,
+                    "variant_policy_id": policies[1].id,
+                }
+            )
+            # started 180 days ago: invoices fell due and were paid since
+            experiment.write(
+                {
+                    "state": "running",
+                    "seed": 19,
+                    "date_start": today - timedelta(days=180),
+                }
+            )
+            experiment._collection_assign(today)
+            return experiment
+
+        def results(env, experiment):
+            from freezegun import freeze_time
+
+            with freeze_time(today):
+                result = experiment._collection_results()
+                html = env["collection.experiment.results"]._collection_render(result)
+            return result, len(html)
+
+        result, html = self.measure("experiment_results", results, setup=setup)
+        self.results["experiment_results"].update(
+            customers=result["control"]["customers"] + result["variant"]["customers"],
+            invoices=result["control"]["invoices"] + result["variant"]["invoices"],
+            html_chars=html,
+        )
+
     # -- checks and output -------------------------------------------------------------
 
     def check(self, name, value, expected):
@@ -666,7 +729,8 @@ def main():
         help="skip the daily run with the customer emails of the default policy",
     )
     parser.add_argument(
-        "--only", help="comma-separated parts: daily,aging,xlsx,weekly,segments"
+        "--only",
+        help="comma-separated parts: daily,aging,xlsx,weekly,segments,experiment",
     )
     parser.add_argument("--template", help="template database (reported only)")
     parser.add_argument("--json")
@@ -678,7 +742,7 @@ def main():
         "and <!-- bench:end --> is replaced by the new one",
     )
     args = parser.parse_args()
-    parts = set((args.only or "daily,aging,xlsx,weekly,segments").split(","))
+    parts = set((args.only or "daily,aging,xlsx,weekly,segments,experiment").split(","))
 
     import odoo
 
@@ -739,6 +803,8 @@ def main():
         runner.weekly()
     if "segments" in parts:
         runner.segments()
+    if "experiment" in parts:
+        runner.experiment()
     runner.evaluate()
     output = {
         "dataset": dataset,
