@@ -341,15 +341,23 @@ class CollectionExperimentResults(models.AbstractModel):
         }
         result["planned_end"] = experiment._collection_planned_end()
         result["verdict"] = self._collection_verdict(
-            interval, result["planned_end"], today
+            interval, result["planned_end"], today, stopped=bool(experiment.date_end)
         )
         return result
 
     @api.model
-    def _collection_verdict(self, interval, planned_end=None, today=None):
+    def _collection_verdict(
+        self, interval, planned_end=None, today=None, stopped=False
+    ):
         """The plain sentence: too early before the minimum duration (whatever
         the figures say), else what the interval of days to pay says."""
         if planned_end and today and today < planned_end:
+            if stopped:
+                return self.env._(
+                    "stopped before its minimum duration (until %(date)s): too "
+                    "early to conclude",
+                    date=format_date(self.env, planned_end),
+                )
             return self.env._(
                 "too early to conclude: keep it running until %(date)s",
                 date=format_date(self.env, planned_end),

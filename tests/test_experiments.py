@@ -215,6 +215,11 @@ class TestCollectionExperiments(RpcCommon):
             )
         self.assertEqual(experiment.state, "done")
         self.assertEqual(self.segment.policy_id, self.policy, "nothing rolled out")
+        self.assertEqual(
+            experiment._collection_results()["verdict"],
+            "stopped before its minimum duration (until 05/01/2026): too early to "
+            "conclude",
+        )
 
     def test_bad_input_is_refused_and_nothing_written(self):
         with self._refused(ValidationError, "between 0 and 100"):
