@@ -421,6 +421,60 @@ class CollectionReceivable(models.AbstractModel):
         return SQL("(%s::date - %s)", today, day)
 
     @api.model
+    def _collection_late_invoices_sql(self, today=None, since=None, company=None):
+        """SQL selecting one row per customer invoice whose lateness is known:
+        ``partner_id`` (commercial partner), ``amount`` (its total, company
+        currency) and ``days`` late. A paid invoice counts the days from its due
+        date to its last payment (0 when paid on time), only if that payment is
+        after ``since`` when given. With ``today``, an open invoice past its due
+        date counts too, with the days it is late so far: a customer who does
+        not pay is not an early payer. ``company``: that company's invoices
+        only. The average of ``days`` weighted by ``amount`` is the customer's
+        average days late (the priority score's history, the segments'
+        criterion)."""
+        company_sql = SQL("AND m.company_id = %s", company.id) if company else SQL()
+        query = SQL(
+            """
+            SELECT m.commercial_partner_id AS partner_id,
+                   m.amount_total_signed AS amount,
+                   GREATEST(MAX(apr.max_date) - m.invoice_date_due, 0) AS days
+              FROM account_move m
+              JOIN account_move_line l
+                ON l.move_id = m.id AND l.display_type = 'payment_term'
+              JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
+             WHERE m.move_type = 'out_invoice'
+               AND m.state = 'posted'
+               AND m.payment_state IN ('paid', 'in_payment')
+               AND m.invoice_date_due IS NOT NULL
+               %(company)s
+          GROUP BY m.id
+            %(since)s
+            """,
+            company=company_sql,
+            since=SQL("HAVING MAX(apr.max_date) > %s", since) if since else SQL(),
+        )
+        if today:
+            query = SQL(
+                """%s
+                UNION ALL
+                SELECT m.commercial_partner_id, m.amount_total_signed,
+                       %s::date - m.invoice_date_due
+                  FROM account_move m
+                 WHERE m.move_type = 'out_invoice'
+                   AND m.state = 'posted'
+                   AND m.payment_state IN %s
+                   AND m.invoice_date_due < %s
+                   %s
+                """,
+                query,
+                today,
+                COLLECTION_OPEN_PAYMENT_STATES,
+                today,
+                company_sql,
+            )
+        return query
+
+    @api.model
     def _collection_bucket_sql(self, days, limits=COLLECTION_AGING_LIMITS):
         """SQL: the index of the bucket of an item ``days`` old (SQL, see
         :meth:`_collection_days_sql`): 0 up to ``limits[0]`` days, 1 up to

@@ -319,7 +319,9 @@ class CollectionSegment(models.Model):
         """Temporary table ``collection_segment_figures``: for each customer
         (commercial partner) invoiced by ``company``, the figures the criteria
         test: promise reliability (NULL when no promise was judged), average
-        days late of the invoices paid in the last 12 months, overdue amount,
+        days late of the invoices paid in the last 12 months and of those past
+        due and still open (NULL without any: a new customer is neither a
+        reliable nor a late payer), overdue amount,
         promises broken in the last 90 days, amount invoiced in the last 12
         months (company currency)."""
         self.env.flush_all()
@@ -340,25 +342,10 @@ class CollectionSegment(models.Model):
                        AND m.move_type = 'out_invoice'
                        AND m.state = 'posted'
                   GROUP BY m.commercial_partner_id
-                ), paid AS (
-                    SELECT m.commercial_partner_id AS partner_id,
-                           m.amount_total_signed AS amount,
-                           GREATEST(MAX(apr.max_date) - m.invoice_date_due, 0) AS days
-                      FROM account_move m
-                      JOIN account_move_line l
-                        ON l.move_id = m.id AND l.display_type = 'payment_term'
-                      JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
-                     WHERE m.company_id = %(company)s
-                       AND m.move_type = 'out_invoice'
-                       AND m.state = 'posted'
-                       AND m.payment_state IN ('paid', 'in_payment')
-                       AND m.invoice_date_due IS NOT NULL
-                  GROUP BY m.id
-                    HAVING MAX(apr.max_date) > %(year_ago)s
                 ), late AS (
                     SELECT partner_id,
                            SUM(amount * days) / NULLIF(SUM(amount), 0) AS days_late
-                      FROM paid
+                      FROM (%(late)s) AS late_invoices
                   GROUP BY partner_id
                 ), promises AS (
                     SELECT partner_id,
@@ -372,7 +359,7 @@ class CollectionSegment(models.Model):
                   GROUP BY partner_id
                 )
                 SELECT moves.partner_id, moves.invoiced, moves.overdue,
-                       COALESCE(late.days_late, 0) AS days_late,
+                       late.days_late,
                        promises.reliability, COALESCE(promises.broken, 0) AS broken
                   FROM moves
              LEFT JOIN late ON late.partner_id = moves.partner_id
@@ -383,6 +370,9 @@ class CollectionSegment(models.Model):
                 today=today,
                 company=company.id,
                 open=receivable._collection_open_sql("m"),
+                late=receivable._collection_late_invoices_sql(
+                    today=today, since=year_ago, company=company
+                ),
             )
         )
 

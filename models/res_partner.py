@@ -425,25 +425,11 @@ class ResPartner(models.Model):
         self.flush_model(["collection_avg_days_late"])
         query = SQL(
             """
-            WITH paid AS (
-                SELECT m.commercial_partner_id AS partner_id,
-                       m.amount_total_signed AS amount,
-                       GREATEST(MAX(apr.max_date) - m.invoice_date_due, 0) AS days_late
-                  FROM account_move m
-                  JOIN account_move_line l
-                    ON l.move_id = m.id
-                   AND l.display_type = 'payment_term'
-                  JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
-                 WHERE m.move_type = 'out_invoice'
-                   AND m.state = 'posted'
-                   AND m.payment_state IN ('paid', 'in_payment')
-                   AND m.invoice_date_due IS NOT NULL
-              GROUP BY m.id
-            ), history AS (
+            WITH history AS (
                 SELECT partner_id,
-                       ROUND(SUM(amount * days_late) / NULLIF(SUM(amount), 0), 1)
+                       ROUND(SUM(amount * days) / NULLIF(SUM(amount), 0), 1)
                            AS days_late
-                  FROM paid
+                  FROM (%s) AS paid
               GROUP BY partner_id
             )
             UPDATE res_partner p
@@ -453,7 +439,8 @@ class ResPartner(models.Model):
              WHERE p2.id = p.id
                AND (h.partner_id IS NOT NULL OR p2.collection_avg_days_late != 0)
                AND p2.collection_avg_days_late IS DISTINCT FROM COALESCE(h.days_late, 0)
-            """
+            """,
+            self.env["collection.receivable"]._collection_late_invoices_sql(),
         )
         self.env.cr.execute(query)
         if self.env.cr.rowcount:

@@ -72,9 +72,16 @@ class TestCollectionSegments(RpcCommon):
         self.assertIn("High risk", self.customer.message_ids[:1].body)
         self.assertIn("Reliable payers", self.customer.message_ids[:1].body)
 
-        # 90 days later the broken promises are old: back among reliable payers
-        # (the unpaid invoice is late, but the customer's paid invoices were not)
+        # 90 days later the broken promises are old: no longer high risk, nor a
+        # reliable payer (its 1,000 is 100 days late and still unpaid)
         self.assertEqual(self._evaluate(day(100)), 1)
+        self.assertFalse(self._segment(self.customer))
+        self.assertIn("High risk", self.customer.message_ids[:1].body)
+        # a manager accepts up to 120 days late among reliable payers
+        self.reliable.criterion_ids.filtered(
+            lambda c: c.criterion == "days_late"
+        ).value = 120
+        self.assertEqual(self._evaluate(day(101)), 1)
         self.assertEqual(self._segment(self.customer), self.reliable)
 
         # a policy set by hand on the customer wins over the segment's
@@ -86,7 +93,27 @@ class TestCollectionSegments(RpcCommon):
         self.reliable.active = False
         self.assertEqual(self._policy(late), self.policy, "the company's default")
         self.assertEqual(self._sql_policy(late)[late.id], self.policy.id)
-        self.assertEqual(self._evaluate(day(101)), 1)
+        self.assertEqual(self._evaluate(day(102)), 1)
+        self.assertFalse(self._segment(self.customer))
+
+    def test_days_late_counts_unpaid_invoices_and_needs_a_history(self):
+        # a customer who pays nothing is not a reliable payer, however few
+        # invoices it has paid late (none)
+        self._post_invoice(day(0), 800.0)
+        # a new customer, its first invoice not due yet: no figure at all
+        self._post_invoice(day(20), 300.0, partner=self.customer_2)
+        self.assertEqual(self._evaluate(day(3)), 1)
+        self.assertEqual(self._segment(self.customer), self.reliable, "3 days late")
+        self.assertFalse(self._segment(self.customer_2), "no history: no segment")
+        self.assertEqual(self._evaluate(day(30)), 1)
+        self.assertFalse(self._segment(self.customer), "30 days late and unpaid")
+        self.assertIn("Reliable payers", self.customer.message_ids[:1].body)
+        # paid at last: the lateness stays in the customer's history, which the
+        # priority score reads too
+        self._pay(self.customer.invoice_ids, pay_date=day(30))
+        self.env["res.partner"]._collection_refresh_payment_history()
+        self.assertEqual(self.customer.collection_avg_days_late, 30)
+        self.assertEqual(self._evaluate(day(31)), 0)
         self.assertFalse(self._segment(self.customer))
 
     def test_daily_run_evaluates_the_segments_once_a_day_and_applies_them(self):
@@ -202,7 +229,8 @@ class TestCollectionSegments(RpcCommon):
         # a manager evaluates them now
         self._post_invoice(day(0))
         self._pay(self._post_invoice(day(0), 100.0), pay_date=day(0))
-        self._rpc(self.manager, "collection.segment", "action_evaluate", [])
+        with freeze_time(day(1)):
+            self._rpc(self.manager, "collection.segment", "action_evaluate", [])
         self.assertEqual(self._segment(self.customer), self.reliable)
 
     def test_rpc_segments_of_another_company_are_not_readable(self):

@@ -244,6 +244,73 @@ def log_contact(move, channel, outcome, note, promised_in=None, share=1.0):
     )
 
 
+# Commit, and build the report styles now: wkhtmltopdf (the statements attached
+# to the customer emails of the daily run, the weekly report) fetches them from the
+# running server, which would otherwise wait for this transaction to build them
+# itself while this transaction waits for wkhtmltopdf.
+env.cr.commit()
+for bundle in ("web.report_assets_common", "web.report_assets_pdf"):
+    env["ir.qweb"]._get_asset_bundle(bundle, js=False).css()
+env.cr.commit()
+
+# Strategies: the two example segments switched on (customers who broke promises
+# lately get the strict policy, those who pay on time the light one), and a
+# segment of the English-speaking customers, on which an experiment compares the
+# standard policy with the light one.
+for xmlid in ("collection_policy_light", "collection_policy_strict"):
+    env.ref(f"account_collections.{xmlid}").active = True
+for xmlid in ("collection_segment_high_risk", "collection_segment_reliable"):
+    env.ref(f"account_collections.{xmlid}").active = True
+pilot = env["collection.segment"].create(
+    {
+        "name": "English-speaking customers",
+        "sequence": 5,
+        "company_id": company.id,
+        "policy_id": env.ref("account_collections.collection_policy_default").id,
+        "partner_domain": "[('lang', '=', 'en_US')]",
+    }
+)
+experiment = env["collection.experiment"].create(
+    {
+        "name": "Light policy for English-speaking customers",
+        "company_id": company.id,
+        "segment_id": pilot.id,
+        "control_policy_id": env.ref(
+            "account_collections.collection_policy_default"
+        ).id,
+        "variant_policy_id": env.ref("account_collections.collection_policy_light").id,
+        "seed": 3,
+    }
+)
+
+
+def agree_plan(moves, installments):
+    """A payment plan agreed by the salesperson: ``installments`` are
+    (days from today, share of what is due)."""
+    user = moves[:1].invoice_user_id
+    due = sum(moves.mapped("amount_residual"))
+    amounts = [round(due * share, 2) for _days, share in installments[:-1]]
+    amounts.append(round(due - sum(amounts), 2))
+    day = fields.Date.context_today(env["res.users"])
+    return (
+        env["collection.plan"]
+        .with_user(user)
+        .create(
+            {
+                "move_ids": [Command.set(moves.ids)],
+                "installment_ids": [
+                    Command.create(
+                        {"date": day + timedelta(days=days), "amount": amount}
+                    )
+                    for (days, _share), amount in zip(
+                        installments, amounts, strict=True
+                    )
+                ],
+            }
+        )
+    )
+
+
 # The daily action over the last ten days (history in the chatter), then today;
 # salespeople log contacts along the way: a promise kept, a promise broken.
 cron = env.ref("account_collections.ir_cron_collection_run")
@@ -252,6 +319,7 @@ for back in range(10, 0, -1):
     with freeze_time(today - timedelta(days=back)):
         cron.method_direct_trigger()
         if back == 9:
+            experiment.action_start()
             log_contact(
                 no_answer, "call", "no_answer", "Nobody picked up; left a voicemail."
             )
@@ -266,6 +334,9 @@ for back in range(10, 0, -1):
             log_contact(
                 kept, "whatsapp", "promise", "Will pay in two parts.", promised_in=5
             )
+        if back == 7:
+            plan_invoice = open_overdue[5]
+            plan = agree_plan(plan_invoice, [(5, 0.34), (19, 0.33), (33, 0.33)])
         if back == 6:
             pay(
                 kept,
@@ -275,6 +346,11 @@ for back in range(10, 0, -1):
         if back == 4:
             pay(kept, pay_date=today - timedelta(days=4))
         if back == 2:
+            pay(
+                plan_invoice,
+                amount=plan.installment_ids[0].amount,
+                pay_date=today - timedelta(days=2),
+            )
             log_contact(
                 reached, "visit", "reached", "Met the CFO: payment run next week."
             )
@@ -282,11 +358,6 @@ cron.method_direct_trigger()
 log_contact(
     open_overdue[4], "email", "promise", "Confirmed by email.", promised_in=7, share=0.5
 )
-# Commit, and build the report styles now: wkhtmltopdf fetches them from the running
-# server, which would otherwise wait for this transaction to build them itself.
-env.cr.commit()
-for bundle in ("web.report_assets_common", "web.report_assets_pdf"):
-    env["ir.qweb"]._get_asset_bundle(bundle, js=False).css()
 env.cr.commit()
 # The KPI history of the weeks the demo's invoices cover (the install queued
 # it when there was nothing to measure yet), for the dashboard and the charts
@@ -312,6 +383,19 @@ print(
 )
 promises = dict(env["collection.promise"]._read_group([], ["state"], ["__count"]))
 print(f"Promises: {promises}")
+segments = dict(
+    env["res.partner"]._read_group(
+        [("collection_segment_id", "!=", False)], ["collection_segment_id"], ["__count"]
+    )
+)
+print(
+    "Segments: {}; payment plans: {}; experiment '{}': {} customers".format(
+        {segment.name: count for segment, count in segments.items()},
+        env["collection.plan"].search_count([]),
+        experiment.name,
+        len(experiment.assignment_ids),
+    )
+)
 print(
     "Users (login = password): admin, laura (team leader), carlos, diego, emily, marta (manager)"
 )

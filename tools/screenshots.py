@@ -260,6 +260,60 @@ def shoot_customer_portal(chrome, admin, url, out):
     chrome.shot(out / "customer_portal.png")
 
 
+def shoot_statement(admin, url, out):
+    """The customer statement PDF of the customer who owes the most, as an image
+    of its first page (pdftoppm, from poppler-utils)."""
+    rows = admin.execute(
+        "account.move",
+        "read_group",
+        [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")),
+        ],
+        ["amount_residual_signed:sum"],
+        ["commercial_partner_id"],
+        orderby="amount_residual_signed desc",
+        limit=1,
+    )
+    pdftoppm = shutil.which("pdftoppm")
+    if not rows or not pdftoppm:
+        print("no customer or no pdftoppm: statement skipped", file=sys.stderr)
+        return
+    customer_id = rows[0]["commercial_partner_id"][0]
+    report = "account_collections.report_customer_statement"
+    with admin.opener.open(
+        f"{url}/report/pdf/{report}/{customer_id}", timeout=300
+    ) as r:
+        pdf = r.read()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "statement.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(
+            [
+                pdftoppm,
+                "-png",
+                "-r",
+                "90",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(source),
+                str(out / "statement"),
+            ],
+            check=True,
+        )
+    print(f"wrote {out / 'statement.png'}")
+
+
+def shoot_record(chrome, url, action, record_id, selector, path):
+    chrome.goto(f"{url}/odoo/action-{action}/{record_id}")
+    chrome.wait(selector)
+    chrome.shot(path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
@@ -352,6 +406,34 @@ def main():
         chrome.wait(".o_pivot table")
         chrome.shot(out / "aging.png")
 
+        # Segments, a payment plan, an experiment's results, the statement
+        chrome.goto(f"{url}/odoo/action-account_collections.collection_segment_action")
+        chrome.wait(".o_list_renderer .o_data_row")
+        chrome.shot(out / "segments.png")
+        plans = admin.execute("collection.plan", "search", [], limit=1)
+        if plans:
+            shoot_record(
+                chrome,
+                url,
+                "account_collections.collection_plan_action",
+                plans[0],
+                ".o_field_widget[name='installment_ids'] .o_data_row",
+                out / "payment_plan.png",
+            )
+        experiments = admin.execute(
+            "collection.experiment", "search", [("state", "=", "running")], limit=1
+        )
+        if experiments:
+            shoot_record(
+                chrome,
+                url,
+                "account_collections.collection_experiment_action",
+                experiments[0],
+                ".o_field_widget[name='results_html'] table",
+                out / "experiment.png",
+            )
+        shoot_statement(admin, url, out)
+
         # Promises to pay on their calendar, if the demo has any
         if admin.execute("collection.promise", "search_count", []):
             chrome.goto(
@@ -365,7 +447,8 @@ def main():
         for name, domain in (
             (
                 "customer_email",
-                [("model", "=", "account.move"), ("subject", "ilike", "overdue")],
+                # the latest collection email: the one with the statement attached
+                [("model", "=", "account.move"), ("attachment_ids", "!=", False)],
             ),
             ("weekly_email", [("subject", "ilike", "portfolio status")]),
         ):
