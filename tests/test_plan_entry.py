@@ -188,7 +188,9 @@ class TestPlanFromTheWorklist(RpcCommon):
     def _log_plan(self, user, move, installments, note="Two installments agreed"):
         """Log a contact with outcome payment plan from the invoice, through RPC."""
         with freeze_time(day(2)):
-            action = self._rpc(user, "account.move", "action_collection_log_contact", move.ids)
+            action = self._rpc(
+                user, "account.move", "action_collection_log_contact", move.ids
+            )
             wizard_id = self._rpc(
                 user,
                 "collection.contact.wizard",

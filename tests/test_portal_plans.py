@@ -76,8 +76,8 @@ class TestPortalPlans(PortalCommon, HttpCase):
         )
         self.authenticate("gina", "gina")
         text = self._page().text
-        self.assertIn('data-plan="%s"' % self.plan_other.id, text)
-        self.assertNotIn('data-plan="%s"' % self.plan.id, text)
+        self.assertIn(f'data-plan="{self.plan_other.id}"', text)
+        self.assertNotIn(f'data-plan="{self.plan.id}"', text)
         self.assertNotIn("700.00", text)
         # the other customer's login on our invoice's page: not shown
         response = self.url_open(f"/my/invoices/{self.invoice_1.id}")
