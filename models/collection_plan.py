@@ -335,6 +335,7 @@ class CollectionPlan(models.Model):
         """The form of a new payment plan on ``moves`` (every entry point: the
         invoice, the customer, the worklist's rows), less the invoices an open
         plan already covers."""
+        customer = moves.commercial_partner_id
         busy = (
             self.sudo()
             .search([("move_ids", "in", moves.ids), ("state", "=", "open")])
@@ -343,7 +344,9 @@ class CollectionPlan(models.Model):
         moves -= busy
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("Payment Plan"),
+            "name": self.env._("Payment Plan: %(customer)s", customer=customer.name)
+            if len(customer) == 1
+            else self.env._("Payment Plan"),
             "res_model": "collection.plan",
             "view_mode": "form",
             "target": "current",

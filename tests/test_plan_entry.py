@@ -111,6 +111,7 @@ class TestPlanFromTheWorklist(RpcCommon):
                 [rows[0]["id"]],
             )
         self.assertEqual(action["res_model"], "collection.plan")
+        self.assertEqual(action["name"], "Payment Plan: Acme Customer")
         # the customer's overdue invoices, the invoice buttons' prefill
         self.assertEqual(self._prefill(action), overdue | older)
         plan = self._plan_from_action(
