@@ -31,6 +31,8 @@ AGING_REPORT = "report.account_collections.collection_aging_report_document"
 TARGETS = {
     # key: (seconds, minimum ratio to the baseline, baseline key)
     "daily_steady": (3.0, 20, "naive"),
+    # within 10% of the plain ordinary day: plain / this >= 0.91
+    "daily_steady_plans": (3.0, 0.91, "plain"),
     "daily_first": (90.0, None, "naive"),
     "aging_today": (0.3, 15, "oca"),
     "aging_past": (0.5, 15, "oca"),
@@ -45,6 +47,7 @@ TARGETS = {
 LABELS = {
     "daily_first": "First daily run (whole portfolio, stage emails off)",
     "daily_steady": "Daily run, ordinary day (stage emails off)",
+    "daily_steady_plans": "Ordinary day with segments and plans active (stage emails off)",
     "daily_first_mail": "First daily run, with customer emails",
     "daily_steady_mail": "Ordinary day, with customer emails",
     "aging_today": "Aging as of today, by customer",
@@ -205,6 +208,105 @@ class Runner:
                 _dropdb(copy)
         self.record("daily_first" + suffix, firsts, **info)
         self.record("daily_steady" + suffix, steadies, **self.steady_info)
+
+    # -- ordinary day with segments and plans active -----------------------------------
+
+    # share of the customers with overdue invoices given an open payment plan
+    PLAN_SHARE = 0.03
+
+    def daily_segments_plans(self):
+        """The ordinary day (stage emails off) of a copy of the database where the
+        two shipped segments are active (the customers evaluated, their policies
+        applied) and a few percent of the customers with overdue invoices have
+        an open payment plan; next to the plain ordinary day, which must have
+        run first. The plans are added to this measure's copy only, so that the
+        plain ordinary day stays the same work."""
+        import odoo
+
+        db, today = self.args.database, self.today
+        copy = f"{db}_plans"
+        steadies = []
+        _createdb(copy, db)
+        registry = odoo.modules.registry.Registry(copy)
+        try:
+            with environment(registry) as env:
+                env.cr.execute("UPDATE collection_stage SET mail_template_id = NULL")
+                info = self._activate_segments_and_plans(env, today)
+                env.cr.commit()
+                env.invalidate_all()
+                log("segments and plans: %s", info)
+                self.cron_run(env, today, commit=True)
+            self.steady(registry, steadies, naive_baseline=False)
+        finally:
+            _drop_registry(copy)
+            _dropdb(copy)
+        self.record("daily_steady_plans", steadies, **info, **self.steady_info)
+        plain = self.results.get("daily_steady")
+        if plain:
+            # the plain ordinary day is this measure's yardstick
+            self.results["daily_steady_plans"].setdefault("baselines", {})["plain"] = {
+                "seconds": plain["seconds"],
+                "cpu_seconds": plain["cpu_seconds"],
+                "note": "the plain ordinary day",
+            }
+
+    def _activate_segments_and_plans(self, env, today):
+        import random
+
+        from freezegun import freeze_time
+
+        company = env.ref("base.main_company")
+        segments = env.ref("account_collections.collection_segment_high_risk") | (
+            env.ref("account_collections.collection_segment_reliable")
+        )
+        segments.write({"active": True, "company_id": company.id})
+        with freeze_time(today):
+            env["collection.segment"]._collection_evaluate(company, today)
+        env.cr.execute(
+            """
+            SELECT m.commercial_partner_id, array_agg(m.id ORDER BY m.id)
+              FROM account_move m
+             WHERE m.move_type = 'out_invoice' AND m.state = 'posted'
+               AND m.company_id = %s AND m.currency_id = %s
+               AND m.payment_state IN ('not_paid', 'partial')
+               AND NOT COALESCE(m.collection_excluded, FALSE)
+               AND m.invoice_date_due < %s
+               AND NOT EXISTS (
+                   SELECT 1 FROM collection_plan_account_move_rel r
+                     JOIN collection_plan p ON p.id = r.plan_id
+                    WHERE r.move_id = m.id AND p.state = 'open')
+             GROUP BY m.commercial_partner_id
+             ORDER BY m.commercial_partner_id
+            """,
+            [company.id, company.currency_id.id, today],
+        )
+        rows = env.cr.fetchall()
+        rng = random.Random(11)
+        picked = rng.sample(rows, max(round(len(rows) * self.PLAN_SHARE), 1))
+        Plan = env["collection.plan"].sudo()
+        currency = company.currency_id
+        values = []
+        with freeze_time(today):
+            for _partner_id, move_ids in picked:
+                moves = env["account.move"].browse(move_ids[:3])
+                due = sum(moves.mapped("amount_residual"))
+                part = currency.round(due / 3)
+                installments = [
+                    (today + timedelta(days=20 * index), amount)
+                    for index, amount in enumerate(
+                        (part, part, currency.round(due - 2 * part)), start=1
+                    )
+                ]
+                # the rules of a plan a manager records, without its emails
+                values.append(Plan._collection_validate(moves, installments, today))
+        Plan.create(values)
+        return {
+            "customers_with_overdue": len(rows),
+            "plans": len(values),
+            "segmented_customers": env["res.partner"].search_count(
+                [("collection_segment_id", "!=", False)]
+            ),
+        }
 
     @staticmethod
     def _customer_emails(env):
@@ -757,6 +859,7 @@ def main():
     if "daily" in parts:
         # first, while nothing is connected to the database, which is copied
         runner.daily_first()
+        runner.daily_segments_plans()
     registry = runner.registry = odoo.modules.registry.Registry(args.database)
     with environment(registry) as env:
         runner.company_id = env.ref("base.main_company").id
@@ -932,6 +1035,17 @@ def markdown(output):
             f"Ordinary day: {steady.get('invoices_advanced', 0):,} invoices advance "
             f"({steady.get('new_activities', 0):,} new activities, the others move "
             f"their user's open activity on), in {steady.get('batches')} batch(es)."
+        )
+    plans = output["results"].get("daily_steady_plans", {})
+    if plans and steady.get("seconds"):
+        lines.append(
+            f"With the two shipped segments active ({plans.get('segmented_customers', 0):,} "
+            f"customers in them) and open payment plans for "
+            f"{plans.get('plans', 0):,} of the {plans.get('customers_with_overdue', 0):,} "
+            "customers with overdue invoices, the ordinary day takes "
+            f"{100 * plans['seconds'] / steady['seconds']:.0f}% of the plain one's "
+            f"wall time ({100 * plans['cpu_seconds'] / steady['cpu_seconds']:.0f}% "
+            "of its CPU time; target: within 10%)."
         )
     first_mail = output["results"].get("daily_first_mail", {})
     steady_mail = output["results"].get("daily_steady_mail", {})

@@ -23,7 +23,7 @@ CONTACT_CHANNELS = [
     ("other", "Other"),
 ]
 # set when the contact is logged (with superuser rights, after the checks)
-CONTACT_SYSTEM_FIELDS = {"promise_id", "amount_due"}
+CONTACT_SYSTEM_FIELDS = {"promise_id", "plan_id", "amount_due"}
 # what the contact was about: the link to the invoices is made once, by the contact
 CONTACT_SUBJECT_FIELDS = {"move_ids", "partner_id", "company_id"}
 MANAGER_GROUP = "account_collections.group_collection_manager"
@@ -40,6 +40,7 @@ CONTACT_OUTCOMES = [
     ("promise", "Promise to Pay"),
     ("refused", "Refused"),
     ("dispute", "Dispute"),
+    ("plan", "Payment Plan"),
 ]
 
 
@@ -96,6 +97,14 @@ class CollectionContact(models.Model):
     promise_id = fields.Many2one(
         "collection.promise",
         string="Promise to Pay",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+    )
+    plan_id = fields.Many2one(
+        "collection.plan",
+        string="Payment Plan",
         readonly=True,
         copy=False,
         index="btree_not_null",
@@ -317,6 +326,7 @@ class CollectionContact(models.Model):
         activities=None,
         exclude=False,
         renegotiate=None,
+        plan_installments=None,
     ):
         """Record a contact about ``moves`` and everything it implies, all or nothing.
 
@@ -326,7 +336,10 @@ class CollectionContact(models.Model):
         ``attachments`` (files of other documents stay there), the triggering
         ``activities`` and the user's own open collection activities on the
         invoices are marked done, and a dispute with ``exclude`` excludes the
-        invoices from collection. Returns the new ``collection.contact``.
+        invoices from collection. The payment plan (outcome ``plan``, with
+        ``plan_installments`` [(date, amount)]) is recorded first too, through
+        the plan's own creation, its rules checked as the user. Returns the new
+        ``collection.contact``.
         """
         self._collection_check_moves(moves)
         attachments = attachments or self.env["ir.attachment"]
@@ -367,6 +380,18 @@ class CollectionContact(models.Model):
                 )
                 .sudo(False)
             )
+        plan = self.env["collection.plan"]
+        if outcome == "plan":
+            plan = plan.with_context(clean_context(self.env.context)).create(
+                {
+                    "move_ids": [fields.Command.set(moves.ids)],
+                    "installment_ids": [
+                        fields.Command.create({"date": date, "amount": amount})
+                        for date, amount in plan_installments or []
+                    ],
+                    "note": note,
+                }
+            )
         contact = self.create(
             {
                 "user_id": self.env.user.id,
@@ -381,6 +406,7 @@ class CollectionContact(models.Model):
         contact.sudo().write(
             {
                 "promise_id": promise.id,
+                "plan_id": plan.id,
                 "amount_due": sum(moves.mapped("amount_residual_signed")),
             }
         )

@@ -332,15 +332,39 @@ class CollectionPlan(models.Model):
 
     @api.model
     def _collection_action_new(self, moves):
-        """The form of a new payment plan on ``moves``."""
+        """The form of a new payment plan on ``moves`` (every entry point: the
+        invoice, the customer, the worklist's rows), less the invoices an open
+        plan already covers."""
+        customer = moves.commercial_partner_id
+        busy = (
+            self.sudo()
+            .search([("move_ids", "in", moves.ids), ("state", "=", "open")])
+            .move_ids
+        )
+        moves -= busy
         return {
             "type": "ir.actions.act_window",
-            "name": self.env._("Payment Plan"),
+            "name": self.env._("Payment Plan: %(customer)s", customer=customer.name)
+            if len(customer) == 1
+            else self.env._("Payment Plan"),
             "res_model": "collection.plan",
             "view_mode": "form",
             "target": "current",
             "context": {"default_move_ids": [(6, 0, moves.ids)]},
         }
+
+    @api.model
+    def _collection_overdue_moves(self, partner, company):
+        """The customer's overdue invoices in ``company`` that the user sees: what
+        a plan from the worklist covers by default."""
+        return self.env["account.move"].search(
+            [
+                ("commercial_partner_id", "=", partner.commercial_partner_id.id),
+                ("company_id", "=", company.id),
+                *self.env["collection.receivable"]._collection_open_domain(),
+                ("collection_days_overdue", ">", 0),
+            ]
+        )
 
     def action_cancel(self):
         """Cancel open plans (their salesperson or a collection manager): the

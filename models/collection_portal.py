@@ -169,6 +169,7 @@ class CollectionPortal(models.AbstractModel):
             )
         )
         sections = []
+        plans = self._collection_plans(commercial, companies)
         for company, company_moves in moves.grouped("company_id").items():
             aging = [0.0] * len(AGING_BUCKETS)
             for move in company_moves:
@@ -194,11 +195,52 @@ class CollectionPortal(models.AbstractModel):
             "promises": promises,
             "disputes": disputes,
             "claims": claims,
+            "plans": plans,
+            "plan_labels": self._collection_plan_labels(),
             "today": today,
             "aging_labels": self._collection_aging_labels(),
             "dispute_reasons": self.env["collection.dispute"]
             ._fields["reason"]
             ._description_selection(self.env),
+        }
+
+    @api.model
+    def _collection_plans(self, partner, companies, moves=None):
+        """The customer's payment plans the portal shows (superuser: the caller
+        identified the customer): the open ones, and the broken ones whose
+        invoices are still unpaid; only those covering ``moves`` if given."""
+        domain = [
+            ("partner_id", "=", partner.commercial_partner_id.id),
+            ("company_id", "in", companies.ids),
+            "|",
+            ("state", "=", "open"),
+            "&",
+            ("state", "=", "broken"),
+            ("move_ids.payment_state", "in", ("not_paid", "partial")),
+        ]
+        if moves is not None:
+            domain.append(("move_ids", "in", moves.ids))
+        return self.env["collection.plan"].sudo().search(domain)
+
+    @api.model
+    def _collection_invoice_plans(self, invoice):
+        """The open payment plans covering ``invoice``, on its portal page (the
+        page checked the visitor's access to the invoice)."""
+        return self._collection_plans(
+            invoice.commercial_partner_id, invoice.company_id, invoice
+        ).filtered(lambda plan: plan.state == "open")
+
+    @api.model
+    def _collection_plan_labels(self):
+        """The labels of the plans' and installments' states, in the page's
+        language."""
+        plan = self.env["collection.plan"]
+        installment = self.env["collection.plan.installment"]
+        return {
+            "plan": dict(plan._fields["state"]._description_selection(self.env)),
+            "installment": dict(
+                installment._fields["state"]._description_selection(self.env)
+            ),
         }
 
     @api.model

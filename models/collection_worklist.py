@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .collection_stage import COLLECTION_PHASES
+
 WORKLIST_KINDS = [("activity", "Activity"), ("promise", "Promise Due")]
 
 
@@ -42,6 +44,12 @@ class CollectionWorklist(models.Model):
     amount_residual = fields.Monetary(string="Open Amount", readonly=True)
     amount_overdue = fields.Monetary(string="Overdue Amount", readonly=True)
     days_overdue = fields.Integer(readonly=True, aggregator="max")
+    phase = fields.Selection(
+        COLLECTION_PHASES,
+        readonly=True,
+        help="The collection phase of the invoice (of the most advanced of the "
+        "promise's invoices).",
+    )
     broken_count = fields.Integer(
         string="Broken Promises", readonly=True, aggregator="max"
     )
@@ -137,7 +145,8 @@ class CollectionWorklist(models.Model):
                        m.amount_residual_signed AS amount_residual,
                        CASE WHEN %(days)s > 0
                             THEN m.amount_residual_signed ELSE 0 END AS amount_overdue,
-                       %(days)s AS days_overdue
+                       %(days)s AS days_overdue,
+                       m.collection_phase::varchar AS phase
                   FROM mail_activity a
                   JOIN account_move m ON m.id = a.res_id
                  WHERE a.res_model = 'account.move'
@@ -160,7 +169,9 @@ class CollectionWorklist(models.Model):
                        SUM(m.amount_residual_signed),
                        SUM(CASE WHEN %(days)s > 0
                                 THEN m.amount_residual_signed ELSE 0 END),
-                       MAX(%(days)s)
+                       MAX(%(days)s),
+                       (%(phases)s::varchar[])[MAX(array_position(
+                           %(phases)s::varchar[], m.collection_phase::varchar))]
                   FROM collection_promise p
                   JOIN collection_promise_account_move_rel rel ON rel.promise_id = p.id
                   JOIN account_move m ON m.id = rel.move_id
@@ -197,6 +208,7 @@ class CollectionWorklist(models.Model):
               FROM scored s
             """,
             days=days,
+            phases=[phase for phase, _label in COLLECTION_PHASES],
         )
 
     def init(self):
@@ -235,6 +247,19 @@ class CollectionWorklist(models.Model):
         self.ensure_one()
         return self.env["collection.contact.wizard"]._collection_action_open(
             moves=self._collection_moves(), activity=self.activity_id
+        )
+
+    def action_payment_plan(self):
+        """A new payment plan with the row's customer: its overdue invoices in
+        the row's company and the row's own."""
+        self.ensure_one()
+        moves = self._collection_moves() | self.env[
+            "collection.plan"
+        ]._collection_overdue_moves(self.partner_id, self.company_id)
+        return (
+            self.env["collection.plan"]
+            .with_company(self.company_id)
+            ._collection_action_new(moves.sorted("id"))
         )
 
     def action_open_document(self):

@@ -237,13 +237,8 @@ class CollectionWorklistCustomer(models.Model):
         invoices in the company, else those of the row's activities and
         promises."""
         self.ensure_one()
-        moves = self.env["account.move"].search(
-            [
-                ("commercial_partner_id", "=", self.partner_id.id),
-                ("company_id", "=", self.company_id.id),
-                *self.env["collection.receivable"]._collection_open_domain(),
-                ("collection_days_overdue", ">", 0),
-            ]
+        moves = self.env["collection.plan"]._collection_overdue_moves(
+            self.partner_id, self.company_id
         )
         if moves:
             return moves
@@ -270,6 +265,15 @@ class CollectionWorklistCustomer(models.Model):
             self.env["collection.contact.wizard"]
             .with_company(self.company_id)
             ._collection_action_open(moves=self._collection_moves())
+        )
+
+    def action_payment_plan(self):
+        """A new payment plan on the customer's overdue invoices."""
+        self.ensure_one()
+        return (
+            self.env["collection.plan"]
+            .with_company(self.company_id)
+            ._collection_action_new(self._collection_moves())
         )
 
     def action_open_activities(self):

@@ -20,8 +20,10 @@ from . import test_kpi_history
 from . import test_kpi_history_dimensions
 from . import test_legal
 from . import test_phases
+from . import test_plan_entry
 from . import test_plans
 from . import test_portal
+from . import test_portal_plans
 from . import test_portal_answers
 from . import test_portal_statement
 from . import test_portfolio_report

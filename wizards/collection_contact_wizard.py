@@ -67,6 +67,16 @@ class CollectionContactWizard(models.TransientModel):
         readonly=False,
         precompute=True,
     )
+    plan_installment_ids = fields.One2many(
+        "collection.contact.wizard.installment",
+        "wizard_id",
+        string="Installments",
+    )
+    plan_amount = fields.Monetary(
+        string="Installments Total",
+        compute="_compute_plan_amount",
+        currency_field="currency_id",
+    )
     exclude = fields.Boolean(
         string="Exclude from Collection",
         default=True,
@@ -86,6 +96,11 @@ class CollectionContactWizard(models.TransientModel):
     def _compute_promise_amount(self):
         for wizard in self:
             wizard.promise_amount = sum(wizard.move_ids.mapped("amount_residual"))
+
+    @api.depends("plan_installment_ids.amount")
+    def _compute_plan_amount(self):
+        for wizard in self:
+            wizard.plan_amount = sum(wizard.plan_installment_ids.mapped("amount"))
 
     @api.model
     def _collection_action_open(
@@ -167,5 +182,26 @@ class CollectionContactWizard(models.TransientModel):
             activities=self.activity_id,
             exclude=self.exclude,
             renegotiate=self.renegotiate_promise_id,
+            plan_installments=[
+                (line.date, line.amount)
+                for line in self.plan_installment_ids.sorted(
+                    lambda line: (line.date, line.id)
+                )
+            ],
         )
         return {"type": "ir.actions.act_window_close"}
+
+
+class CollectionContactWizardInstallment(models.TransientModel):
+    """An installment of the payment plan agreed during the contact."""
+
+    _name = "collection.contact.wizard.installment"
+    _description = "Log a Collection Contact: Plan Installment"
+    _order = "date, id"
+
+    wizard_id = fields.Many2one(
+        "collection.contact.wizard", required=True, ondelete="cascade"
+    )
+    date = fields.Date(required=True)
+    currency_id = fields.Many2one(related="wizard_id.currency_id")
+    amount = fields.Monetary(required=True)
