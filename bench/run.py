@@ -62,6 +62,7 @@ LABELS = {
     "kpi_backfill": "KPI history: backfill of 52 weeks",
     "segments_evaluate": "Segments: re-evaluating every customer (2 segments)",
     "experiment_results": "Experiment results over every customer (figures and table)",
+    "statements_100": "Statement PDFs of 100 customers (wkhtmltopdf, batched)",
 }
 
 
@@ -183,6 +184,7 @@ class Runner:
                         env.cr.commit()
                         env.invalidate_all()
                     before = self._customer_emails(env)
+                    started = self._last_ids(env)
                     with Measure(env) as m:
                         batches = self.cron_run(env, today, commit=True)
                     firsts.append(m)
@@ -194,6 +196,7 @@ class Runner:
                     info = {
                         "activities": activities,
                         "customer_emails": self._customer_emails(env) - before,
+                        **self._mail_counts(env, started),
                         "batches": len(batches),
                         "batch_max_s": round(max(b[0] for b in batches), 2),
                         "batch_median_s": round(median([b[0] for b in batches]), 2),
@@ -318,6 +321,41 @@ class Runner:
         return env.cr.fetchone()[0]
 
     @staticmethod
+    def _last_ids(env):
+        """The last ids of the outgoing emails and attachments, to count the new."""
+        env.cr.execute(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM mail_mail), "
+            "(SELECT COALESCE(MAX(id), 0) FROM ir_attachment)"
+        )
+        return env.cr.fetchone()
+
+    @staticmethod
+    def _mail_counts(env, started):
+        """The emails queued (mail.mail) and the customer statements attached to
+        the customer emails (PDF, or HTML when wkhtmltopdf is missing) since
+        ``started`` (``_last_ids``)."""
+        env.cr.execute(
+            """
+            SELECT (SELECT count(*) FROM mail_mail WHERE id > %s),
+                   (SELECT count(*) FROM ir_attachment a
+                     WHERE a.id > %s AND a.res_model = 'account.move'
+                       AND EXISTS (SELECT 1 FROM message_attachment_rel r
+                                     JOIN mail_message m ON m.id = r.message_id
+                                    WHERE r.attachment_id = a.id
+                                      AND m.model = 'account.move'
+                                      AND m.message_type = 'comment')),
+                   (SELECT count(*) FROM ir_attachment a
+                     WHERE a.id > %s AND a.mimetype = 'application/pdf'
+                       AND a.res_model = 'account.move'
+                       AND EXISTS (SELECT 1 FROM message_attachment_rel r
+                                    WHERE r.attachment_id = a.id))
+            """,
+            (started[0], started[1], started[1]),
+        )
+        mails, statements, pdfs = env.cr.fetchone()
+        return {"mails_queued": mails, "statements": statements, "statement_pdfs": pdfs}
+
+    @staticmethod
     def due_work(env, day):
         from freezegun import freeze_time
 
@@ -337,6 +375,7 @@ class Runner:
                 )
                 before = env.cr.fetchone()[0]
                 emails_before = self._customer_emails(env)
+                started = self._last_ids(env)
                 with Measure(env) as m:
                     batches = self.cron_run(env, day, commit=False)
                 env.cr.execute(
@@ -347,6 +386,7 @@ class Runner:
                     "invoices_advanced": advancing,
                     "new_activities": env.cr.fetchone()[0] - before,
                     "customer_emails": self._customer_emails(env) - emails_before,
+                    **self._mail_counts(env, started),
                     "batches": len(batches),
                 }
                 measures.append(m)
@@ -596,6 +636,52 @@ class Runner:
                 naive.kpis(env, env["res.company"].browse(company), today)
             self.baseline("kpis", "naive", [m], "loops over invoices and items")
 
+    # -- customer statements -------------------------------------------------------------
+
+    def statements(self):
+        """The customer statements of 100 customers with open invoices, as the
+        daily run attaches them to its emails: one wkhtmltopdf call for the 100
+        (``_collection_statement_files``), the PDF cut at each customer."""
+        today, company_id = self.today, self.company_id
+
+        def customers(env):
+            env.cr.execute(
+                """
+                SELECT DISTINCT commercial_partner_id FROM account_move
+                 WHERE move_type = 'out_invoice' AND state = 'posted'
+                   AND payment_state IN ('not_paid', 'partial') AND company_id = %s
+              ORDER BY 1 LIMIT 100
+                """,
+                (company_id,),
+            )
+            return env["res.partner"].browse([row[0] for row in env.cr.fetchall()])
+
+        def render(env, partners):
+            report = env["report.account_collections.report_customer_statement"]
+            files = report._collection_statement_files(
+                partners, today, env["res.company"].browse(company_id)
+            )
+            return len(partners), files
+
+        count, files = self.measure(
+            "statements_100", render, repeat=min(self.args.repeat, 3), setup=customers
+        )
+        import io
+
+        from odoo.tools.pdf import PdfFileReader
+
+        self.results["statements_100"].update(
+            customers=count,
+            files=len(files),
+            pdf=sum(1 for _content, ext in files.values() if ext == "pdf"),
+            pages=sum(
+                len(PdfFileReader(io.BytesIO(content)).pages)
+                for content, ext in files.values()
+                if ext == "pdf"
+            ),
+        )
+        log("statements: %s", self.results["statements_100"])
+
     # -- segments ----------------------------------------------------------------------
 
     def segments(self):
@@ -832,7 +918,7 @@ def main():
     )
     parser.add_argument(
         "--only",
-        help="comma-separated parts: daily,aging,xlsx,weekly,segments,experiment",
+        help="comma-separated parts: daily,aging,xlsx,weekly,segments,experiment,statements",
     )
     parser.add_argument("--template", help="template database (reported only)")
     parser.add_argument("--json")
@@ -844,7 +930,11 @@ def main():
         "and <!-- bench:end --> is replaced by the new one",
     )
     args = parser.parse_args()
-    parts = set((args.only or "daily,aging,xlsx,weekly,segments,experiment").split(","))
+    parts = set(
+        (args.only or "daily,aging,xlsx,weekly,segments,experiment,statements").split(
+            ","
+        )
+    )
 
     import odoo
 
@@ -908,6 +998,8 @@ def main():
         runner.segments()
     if "experiment" in parts:
         runner.experiment()
+    if "statements" in parts:
+        runner.statements()
     runner.evaluate()
     output = {
         "dataset": dataset,
@@ -1062,8 +1154,24 @@ def markdown(output):
             f"{first_mail['customer_emails']:,} emails and the ordinary day "
             f"{steady_mail['customer_emails']:,}"
             + (f", about {1000 * median(per_email):.0f} ms each" if per_email else "")
-            + " (Odoo's mail composer: rendering, sanitising, message and "
-            "notification per email)."
+            + " (one per customer: rendering, message and notification, the "
+            "statement attached)."
+            + "".join(
+                f" {name}: {entry.get('mails_queued', 0):,} emails queued, "
+                f"{entry.get('statement_pdfs', 0):,} statement PDFs attached."
+                for name, entry in (
+                    ("First run", first_mail),
+                    ("Ordinary day", steady_mail),
+                )
+                if "mails_queued" in entry
+            )
+        )
+    statements = output["results"].get("statements_100", {})
+    if statements.get("files"):
+        lines.append(
+            f"Statements: {statements['customers']} customers in one wkhtmltopdf "
+            f"call, {statements['pdf']} PDFs ({statements['pages']} pages) after "
+            "cutting it at each customer."
         )
     backfill = output["results"].get("kpi_backfill", {})
     if backfill.get("weeks"):

@@ -1,3 +1,4 @@
+import base64
 import logging
 from collections import defaultdict
 from datetime import timedelta
@@ -15,6 +16,24 @@ _logger = logging.getLogger(__name__)
 
 # customer statements rendered per wkhtmltopdf call
 STATEMENT_BATCH = 100
+# customer emails rendered per call of their template: at most this many
+# customers, and the invoices they name (the template picks its customer's
+# invoices among those of the whole batch)
+MAIL_RENDER_BATCH = 50
+MAIL_RENDER_MAX_INVOICES = 500
+# the template's fields the emails need, as Odoo's composer renders them
+MAIL_RENDER_FIELDS = (
+    "attachment_ids",
+    "body_html",
+    "email_cc",
+    "email_from",
+    "email_to",
+    "lang",
+    "partner_to",
+    "report_template_ids",
+    "scheduled_date",
+    "subject",
+)
 
 
 class CollectionConversation(models.AbstractModel):
@@ -202,16 +221,7 @@ class CollectionConversation(models.AbstractModel):
                 error,
             )
             statements = {}
-        for group in to_send:
-            try:
-                with self.env.cr.savepoint():
-                    self._collection_send(
-                        group, statements.get(self._collection_key(group))
-                    )
-            except psycopg2.OperationalError:
-                raise
-            except Exception as error:  # noqa: BLE001 - logged, retried tomorrow
-                self._collection_mail_failed(group, error)
+        self._collection_send_all(to_send, statements)
         return len(handled)
 
     @api.model
@@ -470,43 +480,184 @@ class CollectionConversation(models.AbstractModel):
         return result
 
     @api.model
-    def _collection_send(self, moves, statement):
-        """Email the customer of ``moves`` once, about them all: posted on the
-        lead invoice, noted on the others with a link."""
-        lead = self._collection_lead(moves)
-        template = lead.collection_mail_stage_id.mail_template_id
-        # the invoices concerned first, then the other open ones
-        named = moves.sorted(lambda m: (m.collection_date_due, m.name or "", m.id))
-        mailing = self.env["collection.mailing"]
-        mailing._collection_ensure_access_tokens(
+    def _collection_send_all(self, groups, statements):
+        """Email the customer of each of ``groups`` (its invoices owed an email).
+
+        The emails of a template are rendered together, in batches (one QWeb
+        rendering of its subject and body for many customers), then posted one
+        by one, each in its own savepoint: an email that fails is logged on its
+        lead invoice and tried again tomorrow, the others go."""
+        leads = {group: self._collection_lead(group) for group in groups}
+        rendered = self._collection_render_mails(groups, leads)
+        for group in groups:
+            try:
+                with self.env.cr.savepoint():
+                    self._collection_send(
+                        group,
+                        statements.get(self._collection_key(group)),
+                        rendered=rendered.get(leads[group].id),
+                    )
+            except psycopg2.OperationalError:
+                raise
+            except Exception as error:  # noqa: BLE001 - logged, retried tomorrow
+                self._collection_mail_failed(group, error)
+
+    @api.model
+    def _collection_render_mails(self, groups, leads):
+        """``{lead invoice id: values}``: the emails of ``groups`` rendered by
+        the template of their lead invoice (see ``_collection_render``), in
+        batches. A batch that fails (one customer's data breaks the template)
+        is left out: each of its emails is rendered alone when it is sent, and
+        the one that fails is logged."""
+        by_template = defaultdict(list)
+        for group in groups:
+            template = leads[group].collection_mail_stage_id.mail_template_id
+            by_template[template].append(group)
+        # the portal links of the invoices listed, for all the emails at once
+        moves = self.env["account.move"].concat(*groups)
+        self.env["collection.mailing"]._collection_ensure_access_tokens(
             moves | moves.collection_open_invoice_ids
         )
-        lang = template._render_lang(lead.ids).get(lead.id)
-        composer = (
-            self.env["mail.compose.message"]
-            .with_context(
-                model_description=lead.with_context(lang=lang).type_name,
-                mail_notify_force_send=False,
-                default_composition_mode="comment",
-                default_model="account.move",
-                default_res_ids=lead.ids,
-                default_template_id=template.id,
-                collection_mail_move_ids=named.ids,
-                # the statement attached is not an invoice to import
-                no_new_invoice=True,
+        result = {}
+        for template, template_groups in by_template.items():
+            for batch in self._collection_render_batches(template_groups):
+                if len(batch) == 1:
+                    continue  # rendered when sent, as a failed batch
+                try:
+                    with self.env.cr.savepoint():
+                        result.update(self._collection_render(template, batch, leads))
+                except psycopg2.OperationalError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - each alone when sent
+                    _logger.info(
+                        "Collection emails: rendering %s emails of template %s "
+                        "together failed (%s), each is rendered alone",
+                        len(batch),
+                        template.name,
+                        error,
+                    )
+        return result
+
+    @api.model
+    def _collection_render_batches(self, groups):
+        """``groups`` cut in batches of ``MAIL_RENDER_BATCH`` customers naming at
+        most ``MAIL_RENDER_MAX_INVOICES`` invoices, a customer at most once per
+        batch (the template picks its customer's invoices among those named)."""
+        batches, batch, keys, named = [], [], set(), 0
+        pending = list(groups)
+        while pending:
+            later = []
+            for group in pending:
+                key = self._collection_key(group)
+                if key in keys:
+                    later.append(group)  # the same customer, another recipient
+                    continue
+                if batch and (
+                    len(batch) >= MAIL_RENDER_BATCH
+                    or named + len(group) > MAIL_RENDER_MAX_INVOICES
+                ):
+                    batches.append(batch)
+                    batch, keys, named = [], set(), 0
+                batch.append(group)
+                keys.add(key)
+                named += len(group)
+            if batch:
+                batches.append(batch)
+            batch, keys, named = [], set(), 0
+            pending = later
+        return batches
+
+    @api.model
+    def _collection_render(self, template, groups, leads):
+        """``{lead invoice id: values}``: the emails of ``groups`` rendered by
+        ``template`` on their lead invoice in one call, as Odoo's composer
+        renders a template (subject, body, sender, recipients, language,
+        attachments), each email naming its own invoices first."""
+        lead_ids = [leads[group].id for group in groups]
+        # the invoices each email is about, by due date, for all the customers
+        named = []
+        for group in groups:
+            named += group.sorted(
+                lambda m: (m.collection_date_due, m.name or "", m.id)
+            ).ids
+        values = template.with_context(
+            collection_mail_move_ids=named
+        )._generate_template(lead_ids, MAIL_RENDER_FIELDS, find_or_create_partners=True)
+        # the author is the partner of the sender's address, as in the composer
+        senders = {
+            email: partner.id
+            for email in {v.get("email_from") for v in values.values()} - {None, False}
+            for partner in self.env["mail.thread"]
+            .with_context(active_test=False)
+            ._mail_find_partner_from_emails([email])[:1]
+            if partner
+        }
+        # the language the email's layout and the invoice's name are written in
+        langs = template._render_lang(lead_ids)
+        for lead_id in lead_ids:
+            value = values[lead_id]
+            value["author_id"] = senders.get(value.get("email_from"))
+            value["layout_lang"] = langs.get(lead_id)
+        return values
+
+    @api.model
+    def _collection_send(self, moves, statement, rendered=None):
+        """Email the customer of ``moves`` once, about them all: posted on the
+        lead invoice, noted on the others with a link. ``rendered`` are the
+        email's values rendered in a batch (``_collection_render``), else it is
+        rendered here."""
+        lead = self._collection_lead(moves)
+        template = lead.collection_mail_stage_id.mail_template_id
+        mailing = self.env["collection.mailing"]
+        if rendered is None:
+            mailing._collection_ensure_access_tokens(
+                moves | moves.collection_open_invoice_ids
             )
-            .create(
-                {
-                    "message_type": "comment",
-                    "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id(
-                        "mail.mt_comment"
-                    ),
-                }
+            rendered = self._collection_render(template, [moves], {moves: lead})[
+                lead.id
+            ]
+        lang = rendered.get("layout_lang")
+        # the template's own files are copied for the email, its reports
+        # rendered for the lead invoice
+        attachments = (
+            template.attachment_ids.sudo().copy(
+                {"res_model": "mail.compose.message", "res_id": 0}
             )
+            if template.attachment_ids
+            else self.env["ir.attachment"]
+        )
+        reports = [
+            (name, base64.b64decode(content))
+            for name, content in rendered.get("attachments") or []
+        ]
+        message = lead.with_context(
+            mail_notify_force_send=False,
+            # the statement attached is not an invoice to import
+            no_new_invoice=True,
+        ).message_post(
+            body=rendered.get("body_html") or "",
+            subject=rendered.get("subject") or "",
+            email_from=rendered.get("email_from") or self.env.user.email_formatted,
+            author_id=rendered.get("author_id") or self.env.user.partner_id.id,
+            partner_ids=rendered.get("partner_ids") or [],
+            attachment_ids=attachments.ids,
+            attachments=reports,
+            message_type="comment",
+            subtype_id=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
+            email_add_signature=False,
+            email_layout_xmlid=template.email_layout_xmlid,
+            mail_server_id=template.mail_server_id.id,
+            mail_auto_delete=template.auto_delete,
+            force_send=False,
+            force_email_lang=rendered.get("lang") or False,
+            model_description=lead.with_context(lang=lang).type_name,
+            scheduled_date=rendered.get("scheduled_date") or False,
         )
         if statement:
-            composer.attachment_ids = [fields.Command.link(statement.id)]
-        message = composer._action_send_mail()[1]
+            # attached once posted: the statement is the email's, it does not
+            # become the invoice's main attachment (its PDF preview)
+            statement.sudo().write({"res_model": lead._name, "res_id": lead.id})
+            message.sudo().attachment_ids = [fields.Command.link(statement.id)]
         mailing._collection_copy_salesperson(lead, message)
         others = moves - lead
         if others:

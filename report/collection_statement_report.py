@@ -1,3 +1,4 @@
+import ast
 import io
 import logging
 import re
@@ -7,13 +8,15 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter
 
+from odoo.addons.base.models.res_lang import intersperse
+
 from ..models.collection_receivable import COLLECTION_AGING_LIMITS
 
 _logger = logging.getLogger(__name__)
 
 STATEMENT_REPORT = "account_collections.action_report_customer_statement"
-# the invisible marker that starts each customer's statement in a PDF
-STATEMENT_MARKER = re.compile(r"\[\[statement\s+(\d+)\]\]")
+# the invisible link that starts each customer's statement in a PDF
+STATEMENT_MARKER = re.compile(r"#statement-(\d+)$")
 # the statement lists the payments received in this many days up to its date
 STATEMENT_PAYMENT_DAYS = 30
 
@@ -40,7 +43,9 @@ class CollectionStatementReport(models.AbstractModel):
 
         :return: ``{commercial partner id: {'partner', 'company', 'currency',
             'date_at', 'items': [{'name', 'date', 'date_maturity',
-            'amount_original', 'amount', 'days_overdue'}], 'labels',
+            'amount_original', 'amount', 'days_overdue', and the dates and
+            amounts as text: 'date_text', 'date_maturity_text',
+            'amount_original_text', 'amount_text'}], 'labels',
             'buckets': [per bucket], 'total', 'payments': [{'name', 'date',
             'amount'}], 'payments_total', 'portal_url'}}``; a customer with
             nothing open has no items and zero totals.
@@ -80,16 +85,25 @@ class CollectionStatementReport(models.AbstractModel):
                 )
             )
         )
+        date_text, amount_text = self._collection_formatters(currency)
         items_of = {}
         for item in detail:
+            date = item["invoice_date"] or item["date"]
+            original = originals.get(item["move_line_id"], 0.0)
             items_of.setdefault(item["partner_id"], []).append(
                 {
                     "name": item["move_name"],
-                    "date": item["invoice_date"] or item["date"],
+                    "date": date,
                     "date_maturity": item["date_maturity"],
-                    "amount_original": originals.get(item["move_line_id"], 0.0),
+                    "amount_original": original,
                     "amount": item["amount"],
                     "days_overdue": max(item["days"] or 0, 0),
+                    # as the report's date and monetary widgets write them, in
+                    # the language of the context
+                    "date_text": date_text(date),
+                    "date_maturity_text": date_text(item["date_maturity"]),
+                    "amount_original_text": amount_text(original),
+                    "amount_text": amount_text(item["amount"]),
                 }
             )
         payments_of = self._collection_statement_payments(customers, date_at, company)
@@ -113,6 +127,40 @@ class CollectionStatementReport(models.AbstractModel):
                 "portal_url": f"{base_url}/my/collections",
             }
         return statements
+
+    @api.model
+    def _collection_formatters(self, currency):
+        """``(date_text, amount_text)``: functions that write a date and an
+        amount in ``currency`` as ``format_date`` and ``format_amount`` do in the
+        context's language, with the language read once (those read it at each
+        call, the better part of a statement's rendering)."""
+        lang = tools.get_lang(self.env)
+        dates = {}
+
+        def date_text(value):
+            if value not in dates:
+                dates[value] = tools.format_date(self.env, value, lang_code=lang.code)
+            return dates[value]
+
+        grouping = ast.literal_eval(lang.grouping)
+        separator, point = lang.thousands_sep or "", lang.decimal_point
+        number_format = f"%.{currency.decimal_places}f"
+        symbol = currency.symbol or ""
+        before = currency.position == "before"
+
+        def amount_text(value):
+            parts = (number_format % currency.round(value)).split(".")
+            parts[0] = intersperse(parts[0], grouping, separator)[0]
+            number = (
+                point.join(parts)
+                .replace(" ", "\N{NO-BREAK SPACE}")
+                .replace("-", "-\N{ZERO WIDTH NO-BREAK SPACE}")
+            )
+            if before:
+                return f"{symbol}\N{NO-BREAK SPACE}{number}"
+            return f"{number}\N{NO-BREAK SPACE}{symbol}"
+
+        return date_text, amount_text
 
     @api.model
     def _collection_statement_payments(self, customers, date_at, company):
@@ -221,15 +269,18 @@ class CollectionStatementReport(models.AbstractModel):
     @api.model
     def _collection_split_statements(self, pdf):
         """``{customer id: PDF}``: a PDF of several statements cut at the page
-        where each customer's marker is."""
+        where each customer's marker is, found among the pages' links (the
+        marker is a link whose address ends with ``#statement-<id>``): the
+        pages' content is not parsed."""
         reader = PdfFileReader(io.BytesIO(pdf))
         starts = []
         pages = reader.pages
         for number, page in enumerate(pages):
-            text = page.extract_text() or ""
-            starts.extend(
-                (number, int(found)) for found in STATEMENT_MARKER.findall(text)
-            )
+            for annotation in page.get("/Annots") or []:
+                action = annotation.get_object().get("/A") or {}
+                found = STATEMENT_MARKER.search(str(action.get("/URI") or ""))
+                if found:
+                    starts.append((number, int(found.group(1))))
         files = {}
         for index, (first, customer_id) in enumerate(starts):
             last = starts[index + 1][0] if index + 1 < len(starts) else len(pages)

@@ -72,6 +72,10 @@ class TestCustomerConversation(CollectionCommon):
         self.assertEqual(len(mail), 1)
         self.assertEqual(mail.recipient_ids, self.customer)
         self.assertEqual(mail.attachment_ids, email.attachment_ids)
+        self.assertEqual(email.attachment_ids.res_id, lead.id)
+        self.assertFalse(
+            lead.message_main_attachment_id, "the statement is not the invoice's PDF"
+        )
         # every invoice of the email says so in its chatter, with a link
         for move in moves - lead:
             note = move.message_ids.filtered(

@@ -188,10 +188,10 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
 
         @contextmanager
         def fault(move):
-            def send_or_die(self, moves, statement):
+            def send_or_die(self, moves, statement, **kwargs):
                 if move in moves:
                     raise KeyboardInterrupt
-                return send(self, moves, statement)
+                return send(self, moves, statement, **kwargs)
 
             with patch.object(Conversation, "_collection_send", send_or_die):
                 yield

@@ -3,7 +3,7 @@ from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import format_amount, format_date, mute_logger
 
 from odoo.addons.base.models.ir_actions_report import IrActionsReport
 
@@ -109,6 +109,25 @@ class TestCustomerStatement(AgingCommon):
         self.assertNotIn(self.inv_globex.name, texts[self.customer.id])
         self.assertIn(self.inv_globex.name, texts[self.customer_2.id])
         self.assertIn("Estado de cuenta", texts[self.customer_2.id])
+
+    def test_lines_written_as_odoo_formats_dates_and_amounts(self):
+        """The statement's lines are formatted once per call, not by a widget per
+        cell: they read as Odoo's format_date and format_amount, per language."""
+        self._load_spanish()
+        euro = self.env.ref("base.EUR")
+        report = self.env[STATEMENT_MODEL]
+        for lang in ("en_US", "es_ES"):
+            env = report.with_context(lang=lang).env
+            for currency in (self.company.currency_id, euro):
+                date_text, amount_text = report.with_context(
+                    lang=lang
+                )._collection_formatters(currency)
+                for amount in (0.0, 5.0, -1234.5, 1234567.891, 0.004):
+                    self.assertEqual(
+                        amount_text(amount), format_amount(env, amount, currency)
+                    )
+            self.assertEqual(date_text(AS_OF), format_date(env, AS_OF))
+            self.assertEqual(date_text(False), "")
 
     def test_printable_from_customers_by_collection_users(self):
         report = self.env.ref(STATEMENT)

@@ -10,7 +10,7 @@
 # BENCH_OCA=0 to skip the OCA baseline, BENCH_BUILD_ONLY=1 to stop after step 1,
 # BENCH_BASE_DB (an existing database with 'account' installed, to build faster),
 # BENCH_KEEP=1 to keep the scratch database, BENCH_ONLY=weekly (or daily,aging,xlsx,
-# weekly,segments,experiment: some parts only; their table then replaces the whole one).
+# weekly,segments,experiment,statements: some parts only; their table then replaces the whole one).
 source "$(dirname "$0")/odoo_env.sh"
 
 SCALE="${BENCH_SCALE:-50000}"
