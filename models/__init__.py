@@ -12,6 +12,7 @@ from . import collection_engine
 from . import collection_mailing
 from . import collection_exclusion
 from . import collection_conversation
+from . import collection_statement_queue
 from . import account_partial_reconcile
 from . import collection_report_log
 from . import collection_kpi_snapshot

@@ -7,15 +7,13 @@ import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models, tools
-from odoo.tools import SQL, format_date, split_every
+from odoo.tools import SQL, format_date
 
 from .collection_mailing import COLLECTION_MAIL_MAX_DELAY
 from .collection_tools import log_failure
 
 _logger = logging.getLogger(__name__)
 
-# customer statements rendered per wkhtmltopdf call
-STATEMENT_BATCH = 100
 # customer emails rendered per call of their template: at most this many
 # customers, and the invoices they name (the template picks its customer's
 # invoices among those of the whole batch)
@@ -41,7 +39,9 @@ class CollectionConversation(models.AbstractModel):
     emails (``account.move.collection_mail_stage_id``), and the run's mailing
     step sends each customer (commercial partner), company and recipient one
     email, with the template of the most advanced stage owed, naming the
-    invoices concerned first, with the customer statement attached.
+    invoices concerned first. The customer statement follows: the email is
+    queued for the statement job (``collection.statement.queue``), which
+    attaches it and releases the email, out of the run's way.
 
     Before emailing a customer it holds the email, saying why in the invoices'
     chatter, when the last collection email is more recent than the policy's
@@ -209,19 +209,7 @@ class CollectionConversation(models.AbstractModel):
                 self._collection_hold_unmatched(group, unmatched[key], due.get(key))
             else:
                 to_send.append(group)
-        try:
-            with self.env.cr.savepoint():
-                statements = self._collection_statements(to_send, today)
-        except psycopg2.OperationalError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the emails still go
-            _logger.warning(
-                "Collection run: the customer statements could not be rendered, "
-                "the emails go without them: %s",
-                error,
-            )
-            statements = {}
-        self._collection_send_all(to_send, statements)
+        self._collection_send_all(to_send)
         return len(handled)
 
     @api.model
@@ -436,51 +424,7 @@ class CollectionConversation(models.AbstractModel):
     # -------------------------------------------------------------------------
 
     @api.model
-    def _collection_statements(self, groups, today):
-        """``{(customer id, company id): attachment}``: the statements of the
-        customers of ``groups``, rendered in one call per company."""
-        statement = self.env["report.account_collections.report_customer_statement"]
-        by_company = defaultdict(set)
-        for group in groups:
-            by_company[group.company_id].add(group.commercial_partner_id.id)
-        result = {}
-        for company, customer_ids in by_company.items():
-            customers = self.env["res.partner"].browse(sorted(customer_ids))
-            files = {}
-            for chunk in split_every(STATEMENT_BATCH, customers.ids, customers.browse):
-                files.update(
-                    statement.sudo()._collection_statement_files(chunk, today, company)
-                )
-            attachments = (
-                self.env["ir.attachment"]
-                .sudo()
-                .create(
-                    [
-                        {
-                            "name": self.with_context(
-                                lang=customer.lang or self.env.lang
-                            ).env._(
-                                "Statement - %(customer)s.%(ext)s",
-                                customer=customer.name,
-                                ext=files[customer.id][1],
-                            ),
-                            "raw": files[customer.id][0],
-                            "mimetype": "application/pdf"
-                            if files[customer.id][1] == "pdf"
-                            else "text/html",
-                            "res_model": "mail.compose.message",
-                            "res_id": 0,
-                        }
-                        for customer in customers
-                    ]
-                )
-            )
-            for customer, attachment in zip(customers, attachments, strict=True):
-                result[customer.id, company.id] = attachment
-        return result
-
-    @api.model
-    def _collection_send_all(self, groups, statements):
+    def _collection_send_all(self, groups):
         """Email the customer of each of ``groups`` (its invoices owed an email).
 
         The emails of a template are rendered together, in batches (one QWeb
@@ -492,11 +436,7 @@ class CollectionConversation(models.AbstractModel):
         for group in groups:
             try:
                 with self.env.cr.savepoint():
-                    self._collection_send(
-                        group,
-                        statements.get(self._collection_key(group)),
-                        rendered=rendered.get(leads[group].id),
-                    )
+                    self._collection_send(group, rendered=rendered.get(leads[group].id))
             except psycopg2.OperationalError:
                 raise
             except Exception as error:  # noqa: BLE001 - logged, retried tomorrow
@@ -601,7 +541,7 @@ class CollectionConversation(models.AbstractModel):
         return values
 
     @api.model
-    def _collection_send(self, moves, statement, rendered=None):
+    def _collection_send(self, moves, rendered=None):
         """Email the customer of ``moves`` once, about them all: posted on the
         lead invoice, noted on the others with a link. ``rendered`` are the
         email's values rendered in a batch (``_collection_render``), else it is
@@ -653,11 +593,14 @@ class CollectionConversation(models.AbstractModel):
             model_description=lead.with_context(lang=lang).type_name,
             scheduled_date=rendered.get("scheduled_date") or False,
         )
-        if statement:
-            # attached once posted: the statement is the email's, it does not
-            # become the invoice's main attachment (its PDF preview)
-            statement.sudo().write({"res_model": lead._name, "res_id": lead.id})
-            message.sudo().attachment_ids = [fields.Command.link(statement.id)]
+        # the statement follows, rendered by the statement job with others:
+        # the email's outgoing mails wait for it
+        self.env["collection.statement.queue"]._collection_queue(
+            message,
+            lead.commercial_partner_id,
+            lead.company_id,
+            fields.Date.context_today(self),
+        )
         mailing._collection_copy_salesperson(lead, message)
         others = moves - lead
         if others:

@@ -63,6 +63,7 @@ class CollectionEngine(models.AbstractModel):
         customers = conversation._collection_owed_customers(companies.ids, today)
         mail_batch = customers[:batch_size]
         handled = conversation._collection_mail_customers(mail_batch, today)
+        self._collection_trigger_statements()
         remaining = len(customers) - len(mail_batch)
         _logger.info(
             "Collection run: %s customers emailed or held, %s remaining",
@@ -76,6 +77,20 @@ class CollectionEngine(models.AbstractModel):
             self.env["collection.mailing"]._collection_send_digests()
             self.env["res.partner"]._collection_refresh_payment_history()
         return processed
+
+    @api.model
+    def _collection_trigger_statements(self):
+        """The statement job attaches their statement to the emails just
+        queued: started as soon as the scheduler can (it renders them in
+        batches, out of the run's way)."""
+        if not self.env["collection.statement.queue"].sudo().search_count([], limit=1):
+            return
+        cron = self.env.ref(
+            "account_collections.ir_cron_collection_statements",
+            raise_if_not_found=False,
+        )
+        if cron:
+            cron.sudo()._trigger()
 
     # -------------------------------------------------------------------------
     # Selection of the due work

@@ -34,6 +34,7 @@ from . import test_reliability
 from . import test_segments
 from . import test_service_models_rpc
 from . import test_statement
+from . import test_statement_queue
 from . import test_ui_tours
 from . import test_unmatched_money
 from . import test_worklist

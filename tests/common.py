@@ -173,6 +173,23 @@ class CollectionCommon(AccountTestInvoicingCommon):
                 return self.env["account.move"]._cron_collection_run(**kwargs)
             self.cron.method_direct_trigger()
 
+    def _attach_statements(self, day):
+        """Run the statement job as the scheduler does once the run of ``day``
+        queued its emails (the run triggers it): their statements attached,
+        the emails released."""
+        cron = self.env.ref("account_collections.ir_cron_collection_statements")
+        queue = self.env["collection.statement.queue"].sudo()
+        with freeze_time(day):
+            for _call in range(10):  # the scheduler's calls while some remain
+                cron.method_direct_trigger()
+                if not queue.search_count([]):
+                    return
+
+    def _run_with_statements(self, day):
+        """The daily run of ``day``, then the statement job it triggers."""
+        self._run(day)
+        self._attach_statements(day)
+
     def _sql_policy(self, moves):
         """``{move id: policy id}`` as the set-based queries read the policy rule
         (to hold it to the Python rule, ``_policy()``)."""

@@ -8,12 +8,13 @@ from odoo.tests.common import get_db_name
 from odoo.tools import SQL
 
 # tables whose rows created during a test are deleted at its end (digests, cron
-# progress, bus notifications, the statements attached to customer emails: they
-# are not linked to the test's invoices)
+# progress and triggers, bus notifications, the statements attached to customer
+# emails: they are not linked to the test's invoices)
 SWEPT_TABLES = (
     "mail_mail",
     "mail_message",
     "ir_cron_progress",
+    "ir_cron_trigger",
     "bus_bus",
     "ir_attachment",
 )

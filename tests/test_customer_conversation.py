@@ -48,7 +48,7 @@ class TestCustomerConversation(CollectionCommon):
         soon = [self._post_invoice(day(6), amount=50.0 * (i + 1)) for i in range(2)]
         other = self._post_invoice(DUE, amount=777.0, partner=self.customer_2)
         moves = self.env["account.move"].concat(*overdue, *soon)
-        self._run(day(1))
+        self._run_with_statements(day(1))
         self.assertEqual(
             {m.collection_stage_id for m in moves},
             {self.stage_overdue, self.stage_reminder},

@@ -188,10 +188,10 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
 
         @contextmanager
         def fault(move):
-            def send_or_die(self, moves, statement, **kwargs):
+            def send_or_die(self, moves, **kwargs):
                 if move in moves:
                     raise KeyboardInterrupt
-                return send(self, moves, statement, **kwargs)
+                return send(self, moves, **kwargs)
 
             with patch.object(Conversation, "_collection_send", send_or_die):
                 yield
@@ -254,7 +254,7 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
             self.mock_mail_gateway(),
             self.assertLogs(ENGINE_LOGGER, "WARNING") as logs,
         ):
-            self._run(day(1))
+            self._run_with_statements(day(1))
             self.env["mail.mail"].sudo().process_email_queue()
         self.assertEqual(len(logs.output), 1, "only the invoice that failed is logged")
         self.assertIn(inv_no_ref.name, logs.output[0])
