@@ -66,6 +66,12 @@ LABELS = {
 }
 
 
+# the daily run, and the job that attaches their statement to its customer
+# emails once they are queued (the run triggers it)
+RUN_CRON = "account_collections.ir_cron_collection_run"
+STATEMENT_CRON = "account_collections.ir_cron_collection_statements"
+
+
 def log(msg, *args):
     print(("[run] " + msg) % args, flush=True)
 
@@ -130,13 +136,14 @@ class Runner:
 
     # -- the daily run ---------------------------------------------------------------
 
-    def cron_run(self, env, day, commit):
-        """Call the daily action as Odoo's cron runner does (one batch per call,
-        progress records, a commit between calls) until nothing remains; return
-        the duration of each batch and the resident memory after it."""
+    def cron_run(self, env, day, commit, cron_xmlid=RUN_CRON):
+        """Call the daily action (or the scheduled action ``cron_xmlid``) as
+        Odoo's cron runner does (one batch per call, progress records, a commit
+        between calls) until nothing remains; return the duration of each batch
+        and the resident memory after it."""
         from freezegun import freeze_time
 
-        cron = env.ref("account_collections.ir_cron_collection_run")
+        cron = env.ref(cron_xmlid)
         batches = []
         with freeze_time(day):
             while True:
@@ -203,6 +210,8 @@ class Runner:
                         "rss_first_batch_mib": round(batches[0][1], 1),
                         "rss_last_batch_mib": round(batches[-1][1], 1),
                     }
+                    if emails:
+                        info.update(self.statement_job(env, today, commit=True))
                     log("first run%s %s: %.1f s, %s", suffix, rep + 1, m.seconds, info)
                 if rep == repeat - 1:
                     self.steady(registry, steadies, naive_baseline=not emails)
@@ -355,6 +364,21 @@ class Runner:
         mails, statements, pdfs = env.cr.fetchone()
         return {"mails_queued": mails, "statements": statements, "statement_pdfs": pdfs}
 
+    def statement_job(self, env, day, commit):
+        """The statement job after a run with customer emails: how long it
+        takes to attach their statement to the emails the run queued, and how
+        many it attached."""
+        started = self._last_ids(env)
+        with Measure(env) as m:
+            self.cron_run(env, day, commit, cron_xmlid=STATEMENT_CRON)
+        attached = self._mail_counts(env, started)["statements"]
+        log("statements attached after the run: %s in %.1f s", attached, m.seconds)
+        return {
+            "statement_job_s": round(m.seconds, 2),
+            "statement_job_cpu_s": round(m.cpu_seconds, 2),
+            "statements_after_run": attached,
+        }
+
     @staticmethod
     def due_work(env, day):
         from freezegun import freeze_time
@@ -389,6 +413,8 @@ class Runner:
                     **self._mail_counts(env, started),
                     "batches": len(batches),
                 }
+                if self.steady_info["customer_emails"]:
+                    self.steady_info.update(self.statement_job(env, day, commit=False))
                 measures.append(m)
                 env.cr.rollback()
         if self.args.naive and naive_baseline:
@@ -1155,10 +1181,12 @@ def markdown(output):
             f"{steady_mail['customer_emails']:,}"
             + (f", about {1000 * median(per_email):.0f} ms each" if per_email else "")
             + " (one per customer: rendering, message and notification, the "
-            "statement attached)."
+            "email queued for its statement)."
             + "".join(
-                f" {name}: {entry.get('mails_queued', 0):,} emails queued, "
-                f"{entry.get('statement_pdfs', 0):,} statement PDFs attached."
+                f" {name}: {entry.get('mails_queued', 0):,} emails queued; "
+                "statements attached after the run: "
+                f"{entry.get('statements_after_run', 0):,} in "
+                f"{entry.get('statement_job_s', 0):.1f} s (the statement job)."
                 for name, entry in (
                     ("First run", first_mail),
                     ("Ordinary day", steady_mail),
