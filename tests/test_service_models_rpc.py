@@ -127,3 +127,32 @@ class TestServiceModelsOverRpc(RpcCommon):
         # the run's own call does send the digest
         self.env["collection.mailing"]._collection_send_digests()
         self.assertTrue(Mail.search([]) - mails_before)
+
+    def test_nobody_reaches_the_statement_queue(self):
+        """The customer emails waiting for their statement are the run's and the
+        statement job's: even a collection manager neither reads nor writes them,
+        nor runs the job over RPC."""
+        manager = self._create_collection_user(
+            "queue_boss",
+            "Quinn Boss",
+            groups=["base.group_user", "account_collections.group_collection_manager"],
+        )
+        model = "collection.statement.queue"
+        for user in (self.salesperson, manager):
+            with self.subTest(user=user.name):
+                with self._refused(AccessError, "not allowed"):
+                    self._rpc(user, model, "search_read", [])
+                with self._refused(AccessError, "not allowed"):
+                    self._rpc(
+                        user,
+                        model,
+                        "create",
+                        [{"date": "2026-03-17", "partner_id": self.customer.id}],
+                    )
+                with self._refused(AccessError, REFUSED):
+                    self._rpc(
+                        user,
+                        model,
+                        "_cron_attach_statements",
+                        context=self.ATTACKER_CONTEXT,
+                    )

@@ -148,15 +148,3 @@ class TestStatementQueue(CollectionCommon):
         self.assertEqual(len(note), 1)
         self.assertIn(email.subject, note.body)
         self.assertFalse(self.queue.search([]))
-
-    def test_nobody_reads_the_queue(self):
-        """The queue is the run's and the job's: no user may read it, even a
-        collection manager."""
-        manager = self._create_collection_user(
-            "boss",
-            "Bea Boss",
-            groups=["base.group_user", "account_collections.group_collection_manager"],
-        )
-        self.assertFalse(
-            self.env["collection.statement.queue"].with_user(manager).has_access("read")
-        )
