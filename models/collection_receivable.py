@@ -255,13 +255,18 @@ class CollectionReceivable(models.AbstractModel):
         key = SQL("%s.id::text", company)
         own = SQL("(%s.collection_policy_id ->> %s)::integer", customer, key)
         fallback = SQL("(%s::jsonb ->> %s)::integer", fallbacks, key)
-        return SQL(
-            """COALESCE(
-                   CASE WHEN %(customer)s.collection_policy_id ? %(key)s
-                         AND %(own)s IS DISTINCT FROM %(fallback)s
-                        THEN %(own)s
-                   END,
-                   (SELECT CASE WHEN assignment.arm = 'variant'
+        # the experiment's and the segment's lookups run for every row the
+        # query reads (every invoice and stage of the daily run's selection):
+        # left out when no experiment runs or no segment is active, where
+        # they could only give NULL
+        arm = segment = SQL("NULL::integer")
+        if (
+            self.env["collection.experiment"]
+            .sudo()
+            .search_count([("state", "=", "running")], limit=1)
+        ):
+            arm = SQL(
+                """(SELECT CASE WHEN assignment.arm = 'variant'
                                 THEN experiment.variant_policy_id
                                 ELSE experiment.control_policy_id
                            END
@@ -272,13 +277,30 @@ class CollectionReceivable(models.AbstractModel):
                        AND assignment.company_id = %(company)s.id
                        AND experiment.state = 'running'
                   ORDER BY experiment.id DESC
-                     LIMIT 1),
-                   (SELECT segment.policy_id
+                     LIMIT 1)""",
+                customer=customer,
+                company=company,
+            )
+        if self.env["collection.segment"].sudo().search_count([], limit=1):
+            segment = SQL(
+                """(SELECT segment.policy_id
                       FROM collection_segment segment
                      WHERE segment.id
                            = (%(customer)s.collection_segment_id ->> %(key)s)::integer
                        AND segment.company_id = %(company)s.id
-                       AND segment.active),
+                       AND segment.active)""",
+                customer=customer,
+                company=company,
+                key=key,
+            )
+        return SQL(
+            """COALESCE(
+                   CASE WHEN %(customer)s.collection_policy_id ? %(key)s
+                         AND %(own)s IS DISTINCT FROM %(fallback)s
+                        THEN %(own)s
+                   END,
+                   %(arm)s,
+                   %(segment)s,
                    CASE WHEN %(customer)s.collection_policy_id ? %(key)s
                         THEN %(own)s
                         ELSE %(fallback)s
@@ -289,6 +311,8 @@ class CollectionReceivable(models.AbstractModel):
             key=key,
             own=own,
             fallback=fallback,
+            arm=arm,
+            segment=segment,
         )
 
     # -------------------------------------------------------------------------
