@@ -314,10 +314,14 @@ def agree_plan(moves, installments):
 # The daily action over the last ten days (history in the chatter), then today;
 # salespeople log contacts along the way: a promise kept, a promise broken.
 cron = env.ref("account_collections.ir_cron_collection_run")
+# the customer statements follow the emails (Odoo's scheduler starts this job
+# right after the run; here the demo runs it)
+statements = env.ref("account_collections.ir_cron_collection_statements")
 kept, broken, no_answer, reached = open_overdue[:4]
 for back in range(10, 0, -1):
     with freeze_time(today - timedelta(days=back)):
         cron.method_direct_trigger()
+        statements.method_direct_trigger()
         if back == 9:
             experiment.action_start()
             log_contact(
@@ -355,6 +359,7 @@ for back in range(10, 0, -1):
                 reached, "visit", "reached", "Met the CFO: payment run next week."
             )
 cron.method_direct_trigger()
+statements.method_direct_trigger()
 log_contact(
     open_overdue[4], "email", "promise", "Confirmed by email.", promised_in=7, share=0.5
 )
