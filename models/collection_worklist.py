@@ -188,9 +188,8 @@ class CollectionWorklist(models.Model):
                        COALESCE(b.broken_count, 0) AS broken_count,
                        COALESCE(rp.collection_avg_days_late, 0)::numeric
                            AS avg_days_late,
-                       ROUND(10 * LOG(1 + GREATEST(i.amount_overdue, 0)::numeric), 1)
-                           AS score_amount,
-                       ROUND(LEAST(i.days_overdue, 120) / 4.0, 1) AS score_days,
+                       %(score_amount)s AS score_amount,
+                       %(score_days)s AS score_days,
                        10.0 * LEAST(COALESCE(b.broken_count, 0), 3) AS score_broken,
                        ROUND(LEAST(GREATEST(COALESCE(
                            rp.collection_avg_days_late, 0)::numeric, 0), 60) / 3.0, 1)
@@ -209,7 +208,22 @@ class CollectionWorklist(models.Model):
             """,
             days=days,
             phases=[phase for phase, _label in COLLECTION_PHASES],
+            score_amount=self._collection_score_amount_sql(SQL("i.amount_overdue")),
+            score_days=self._collection_score_days_sql(SQL("i.days_overdue")),
         )
+
+    @api.model
+    def _collection_score_amount_sql(self, amount):
+        """SQL: the priority score's amount points of an overdue ``amount``
+        (SQL, company currency): 10 x log10(1 + amount). Read by the activity
+        rows and the customer rows alike."""
+        return SQL("ROUND(10 * LOG(1 + GREATEST(%s, 0)::numeric), 1)", amount)
+
+    @api.model
+    def _collection_score_days_sql(self, days):
+        """SQL: the priority score's days points of ``days`` overdue (SQL):
+        days / 4, at most 30."""
+        return SQL("ROUND(LEAST(%s, 120) / 4.0, 1)", days)
 
     def init(self):
         # earlier versions made the worklist a view (days counted on the last run)

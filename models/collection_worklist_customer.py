@@ -118,6 +118,7 @@ class CollectionWorklistCustomer(models.Model):
 
     def _query(self, today):
         receivable = self.env["collection.receivable"]
+        worklist = self.env["collection.worklist"]
         days = receivable._collection_days_sql(today, SQL("m.collection_date_due"))
         return SQL(
             """
@@ -186,11 +187,8 @@ class CollectionWorklistCustomer(models.Model):
                        COALESCE(a.claim_count, 0) AS claim_count,
                        c.date AS last_contact_date,
                        c.outcome AS last_contact_outcome,
-                       ROUND(10 * LOG(1 + GREATEST(
-                           COALESCE(d.amount_overdue, 0), 0)::numeric), 1)
-                           AS score_amount,
-                       ROUND(LEAST(COALESCE(d.days_overdue, 0), 120) / 4.0, 1)
-                           AS score_days
+                       %(score_amount)s AS score_amount,
+                       %(score_days)s AS score_days
                   FROM grp g
              LEFT JOIN debt d
                     ON d.partner_id = g.partner_id AND d.company_id = g.company_id
@@ -207,10 +205,16 @@ class CollectionWorklistCustomer(models.Model):
                        AS priority
               FROM scored s
             """,
-            items=self.env["collection.worklist"]._query(today),
+            items=worklist._query(today),
             days=days,
             open=receivable._collection_open_sql("m"),
             phases=[phase for phase, _label in COLLECTION_PHASES],
+            score_amount=worklist._collection_score_amount_sql(
+                SQL("COALESCE(d.amount_overdue, 0)")
+            ),
+            score_days=worklist._collection_score_days_sql(
+                SQL("COALESCE(d.days_overdue, 0)")
+            ),
         )
 
     # -------------------------------------------------------------------------
