@@ -68,34 +68,51 @@ class CollectionExperimentResults(models.AbstractModel):
         return self.env.execute_query(
             SQL(
                 """
-                SELECT a.arm, m.amount_total_signed,
-                       CASE WHEN m.payment_state IN ('paid', 'in_payment', 'reversed')
-                            THEN 0 ELSE m.amount_residual_signed END,
-                       CASE WHEN m.payment_state IN ('paid', 'in_payment')
-                            THEN (SELECT MAX(apr.max_date)
-                                    FROM account_move_line l
-                                    JOIN account_partial_reconcile apr
-                                      ON apr.debit_move_id = l.id
-                                   WHERE l.move_id = m.id
-                                     AND l.display_type = 'payment_term')
-                                 - m.invoice_date_due
+                WITH moves AS (
+                    SELECT a.arm, m.id, m.amount_total_signed, m.amount_residual_signed,
+                           m.payment_state, m.invoice_date_due
+                      FROM collection_experiment_assignment a
+                      JOIN account_move m
+                        ON m.commercial_partner_id = a.partner_id
+                       AND m.company_id = a.company_id
+                     WHERE a.experiment_id = %(experiment)s
+                       AND m.move_type = 'out_invoice'
+                       AND m.state = 'posted'
+                       AND m.invoice_date_due >= %(start)s
+                       AND m.invoice_date_due <= %(today)s
+                ), paid AS (
+                    SELECT l.move_id, MAX(apr.max_date) AS paid_on
+                      FROM account_move_line l
+                      JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
+                     WHERE l.move_id IN (SELECT id FROM moves)
+                       AND l.display_type = 'payment_term'
+                  GROUP BY l.move_id
+                ), work AS (
+                    SELECT res_id, COUNT(*) AS done
+                      FROM mail_message
+                     WHERE model = 'account.move'
+                       AND res_id IN (SELECT id FROM moves)
+                       AND mail_activity_type_id IS NOT NULL
+                  GROUP BY res_id
+                ), planned AS (
+                    SELECT res_id, COUNT(*) AS open
+                      FROM mail_activity
+                     WHERE res_model = 'account.move'
+                       AND res_id IN (SELECT id FROM moves)
+                  GROUP BY res_id
+                )
+                SELECT moves.arm, moves.amount_total_signed,
+                       CASE WHEN moves.payment_state IN ('paid', 'in_payment', 'reversed')
+                            THEN 0 ELSE moves.amount_residual_signed END,
+                       CASE WHEN moves.payment_state IN ('paid', 'in_payment')
+                            THEN paid.paid_on - moves.invoice_date_due
                        END,
-                       m.invoice_date_due,
-                       (SELECT COUNT(*) FROM mail_message msg
-                         WHERE msg.model = 'account.move' AND msg.res_id = m.id
-                           AND msg.mail_activity_type_id IS NOT NULL)
-                       + (SELECT COUNT(*) FROM mail_activity act
-                           WHERE act.res_model = 'account.move'
-                             AND act.res_id = m.id)
-                  FROM collection_experiment_assignment a
-                  JOIN account_move m
-                    ON m.commercial_partner_id = a.partner_id
-                   AND m.company_id = a.company_id
-                 WHERE a.experiment_id = %(experiment)s
-                   AND m.move_type = 'out_invoice'
-                   AND m.state = 'posted'
-                   AND m.invoice_date_due >= %(start)s
-                   AND m.invoice_date_due <= %(today)s
+                       moves.invoice_date_due,
+                       COALESCE(work.done, 0) + COALESCE(planned.open, 0)
+                  FROM moves
+             LEFT JOIN paid ON paid.move_id = moves.id
+             LEFT JOIN work ON work.res_id = moves.id
+             LEFT JOIN planned ON planned.res_id = moves.id
                 """,
                 experiment=experiment.id,
                 start=experiment.date_start,
