@@ -8,6 +8,7 @@ from . import base_partner_merge_automatic_wizard
 from . import res_config_settings
 from . import mail_activity
 from . import account_move
+from . import mail_template
 from . import collection_engine
 from . import collection_mailing
 from . import collection_exclusion

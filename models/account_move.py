@@ -313,9 +313,14 @@ class AccountMove(models.Model):
 
     @api.depends("company_id", "commercial_partner_id")
     def _compute_collection_policy_id(self):
-        for move in self:
-            partner = move.commercial_partner_id.with_company(move.company_id)
-            move.collection_policy_id = partner._collection_effective_policy()
+        for company, moves in self.grouped("company_id").items():
+            customers = moves.commercial_partner_id.with_company(company)
+            # the experiments' arms of all the customers in one query
+            arms = customers._collection_experiment_policies()
+            for move in moves:
+                move.collection_policy_id = move.commercial_partner_id.with_company(
+                    company
+                )._collection_effective_policy(arms=arms)
 
     @api.depends(
         "collection_stage_id",
@@ -409,6 +414,14 @@ class AccountMove(models.Model):
         return self.collection_policy_id.stage_ids.filtered(
             lambda s: not self.collection_stage_id or s.day_offset > current_offset
         )[:1]
+
+    def _collection_mail_named(self):
+        """The invoices a customer email written on this invoice is about, listed
+        first: those the run names for it (context ``collection_mail_named``,
+        ``{invoice id: [invoice ids]}``), else the invoice itself."""
+        self.ensure_one()
+        named = self.env.context.get("collection_mail_named") or {}
+        return self.browse(named.get(self.id) or self.ids)
 
     def _collection_salesperson(self):
         """The invoice's salesperson, else the customer's; archived users don't count.

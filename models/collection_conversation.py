@@ -433,14 +433,18 @@ class CollectionConversation(models.AbstractModel):
         lead invoice and tried again tomorrow, the others go."""
         leads = {group: self._collection_lead(group) for group in groups}
         rendered = self._collection_render_mails(groups, leads)
+        sent = {}
         for group in groups:
             try:
                 with self.env.cr.savepoint():
-                    self._collection_send(group, rendered=rendered.get(leads[group].id))
+                    sent[group] = self._collection_post(
+                        group, rendered=rendered.get(leads[group].id)
+                    )
             except psycopg2.OperationalError:
                 raise
             except Exception as error:  # noqa: BLE001 - logged, retried tomorrow
                 self._collection_mail_failed(group, error)
+        self._collection_sent(sent)
 
     @api.model
     def _collection_render_mails(self, groups, leads):
@@ -514,14 +518,17 @@ class CollectionConversation(models.AbstractModel):
         renders a template (subject, body, sender, recipients, language,
         attachments), each email naming its own invoices first."""
         lead_ids = [leads[group].id for group in groups]
-        # the invoices each email is about, by due date, for all the customers
-        named = []
-        for group in groups:
-            named += group.sorted(
+        # the invoices each email is about, by due date
+        named = {
+            leads[group].id: group.sorted(
                 lambda m: (m.collection_date_due, m.name or "", m.id)
             ).ids
+            for group in groups
+        }
         values = template.with_context(
-            collection_mail_move_ids=named
+            collection_mail_named=named,
+            # the template's body compiled once for the batch (mail.template)
+            collection_mail_batch=True,
         )._generate_template(lead_ids, MAIL_RENDER_FIELDS, find_or_create_partners=True)
         # the author is the partner of the sender's address, as in the composer
         senders = {
@@ -534,23 +541,52 @@ class CollectionConversation(models.AbstractModel):
         }
         # the language the email's layout and the invoice's name are written in
         langs = template._render_lang(lead_ids)
+        # the address replies go to, as message_post finds it, for many at once
+        by_sender = defaultdict(list)
+        for lead_id in lead_ids:
+            by_sender[values[lead_id].get("email_from") or False].append(lead_id)
+        reply_to = {}
+        for sender, ids in by_sender.items():
+            reply_to.update(
+                self.env["account.move"]
+                .browse(ids)
+                ._notify_get_reply_to(default=sender or self.env.user.email_formatted)
+            )
+        leads = self.env["account.move"].browse(lead_ids)
+        alias_domains = leads.sudo()._mail_get_alias_domains(
+            default_company=self.env.company
+        )
+        companies = leads._mail_get_companies(default=self.env.company)
         for lead_id in lead_ids:
             value = values[lead_id]
             value["author_id"] = senders.get(value.get("email_from"))
             value["layout_lang"] = langs.get(lead_id)
+            # what message_post would look up for each email
+            value["post_values"] = {
+                "reply_to": reply_to.get(lead_id),
+                "record_alias_domain_id": alias_domains[lead_id].id,
+                "record_company_id": companies[lead_id].id,
+            }
         return values
 
     @api.model
     def _collection_send(self, moves, rendered=None):
-        """Email the customer of ``moves`` once, about them all: posted on the
-        lead invoice, noted on the others with a link. ``rendered`` are the
-        email's values rendered in a batch (``_collection_render``), else it is
-        rendered here."""
+        """Email the customer of ``moves`` once, about them all (see
+        ``_collection_post`` and ``_collection_sent``); return the email."""
+        message = self._collection_post(moves, rendered=rendered)
+        self._collection_sent({moves: message})
+        return message
+
+    @api.model
+    def _collection_post(self, moves, rendered=None):
+        """Post the email to the customer of ``moves`` on their lead invoice and
+        return it (its message); ``_collection_sent`` does the rest for many
+        emails at once. ``rendered`` are the email's values rendered in a batch
+        (``_collection_render``), else it is rendered here."""
         lead = self._collection_lead(moves)
         template = lead.collection_mail_stage_id.mail_template_id
-        mailing = self.env["collection.mailing"]
         if rendered is None:
-            mailing._collection_ensure_access_tokens(
+            self.env["collection.mailing"]._collection_ensure_access_tokens(
                 moves | moves.collection_open_invoice_ids
             )
             rendered = self._collection_render(template, [moves], {moves: lead})[
@@ -570,7 +606,7 @@ class CollectionConversation(models.AbstractModel):
             (name, base64.b64decode(content))
             for name, content in rendered.get("attachments") or []
         ]
-        message = lead.with_context(
+        return lead.with_context(
             mail_notify_force_send=False,
             # the statement attached is not an invoice to import
             no_new_invoice=True,
@@ -592,35 +628,52 @@ class CollectionConversation(models.AbstractModel):
             force_email_lang=rendered.get("lang") or False,
             model_description=lead.with_context(lang=lang).type_name,
             scheduled_date=rendered.get("scheduled_date") or False,
+            **rendered.get("post_values", {}),
         )
-        # the statement follows, rendered by the statement job with others:
-        # the email's outgoing mails wait for it
-        self.env["collection.statement.queue"]._collection_queue(
-            message,
-            lead.commercial_partner_id,
-            lead.company_id,
-            fields.Date.context_today(self),
+
+    @api.model
+    def _collection_sent(self, sent):
+        """What follows the emails ``sent`` (``{invoices: message}``), for all
+        of them at once: each one's statement queued for the statement job (its
+        outgoing mails wait for it), the salesperson in copy, a note with a link
+        on the invoices other than the lead, and the invoices no longer owe an
+        email."""
+        if not sent:
+            return
+        today = fields.Date.context_today(self)
+        leads = {moves: self._collection_lead(moves) for moves in sent}
+        self.env["collection.statement.queue"]._collection_queue_many(
+            [
+                (message, leads[moves].commercial_partner_id, leads[moves].company_id)
+                for moves, message in sent.items()
+            ],
+            today,
         )
-        mailing._collection_copy_salesperson(lead, message)
-        others = moves - lead
-        if others:
+        self.env["collection.mailing"]._collection_copy_salesperson(
+            self.env["account.move"].concat(*leads.values()),
+            self.env["mail.message"].concat(*sent.values()),
+        )
+        notes = {}
+        for moves, message in sent.items():
+            lead = leads[moves]
             body = Markup("<p>%s %s</p>") % (
                 self.env._(
                     "This invoice was part of the collection email '%(subject)s' "
                     "sent to %(recipient)s on %(date)s, posted on invoice:",
                     subject=message.subject or "",
                     recipient=", ".join(message.partner_ids.mapped("display_name")),
-                    date=format_date(self.env, fields.Date.context_today(self)),
+                    date=format_date(self.env, today),
                 ),
                 lead._get_html_link(),
             )
-            others._message_log_batch(dict.fromkeys(others.ids, body))
-        moves._collection_write(
+            notes.update(dict.fromkeys((moves - lead).ids, body))
+        if notes:
+            self.env["account.move"].browse(notes)._message_log_batch(notes)
+        self.env["account.move"].concat(*sent)._collection_write(
             {
                 "collection_mail_stage_id": False,
                 "collection_mail_held": False,
                 "collection_mail_checked_date": False,
-                "collection_mail_date": fields.Date.context_today(self),
+                "collection_mail_date": today,
             }
         )
-        return message

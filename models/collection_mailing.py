@@ -16,6 +16,9 @@ COLLECTION_MAIL_MAX_INVOICES = 20
 # activities listed in a user's digest email (the rest are counted): a first run
 # over a large portfolio creates thousands per user
 COLLECTION_DIGEST_MAX_ACTIVITIES = 200
+# invoices listed in the note saying their stale email was not sent (the rest
+# are counted)
+COLLECTION_LATE_ENTRY_MAX_LISTED = 50
 
 
 class CollectionMailing(models.AbstractModel):
@@ -244,25 +247,49 @@ class CollectionMailing(models.AbstractModel):
 
     @api.model
     def _collection_report_late_entry(self, moves, stage):
-        """Chatter note on invoices whose stage email is not sent, being stale."""
-        moves._message_log_batch(
-            {
-                move.id: Markup("<p>%s</p>")
-                % self.env._(
+        """Say in each customer's chatter which of its invoices' stage email is
+        not sent, being stale: one note per customer listing its invoices (at
+        most ``COLLECTION_LATE_ENTRY_MAX_LISTED``, the others counted), not one
+        per invoice, since going live over a backlog of old invoices would
+        write thousands of them."""
+        if not moves:
+            return
+        today = fields.Date.context_today(moves)
+        bodies = {}
+        for customer, customer_moves in moves.grouped("commercial_partner_id").items():
+            customer_moves = customer_moves.sorted(
+                lambda m: (m.collection_date_due, m.name or "", m.id)
+            )
+            listed = customer_moves[:COLLECTION_LATE_ENTRY_MAX_LISTED]
+            items = Markup("").join(
+                Markup("<li>%s %s</li>")
+                % (
+                    move._get_html_link(),
+                    self.env._(
+                        "(%(days)s days after the stage's date)",
+                        days=(today - move.collection_date_due).days - stage.day_offset,
+                    ),
+                )
+                for move in listed
+            )
+            more = len(customer_moves) - len(listed)
+            bodies[customer.id] = Markup("<p>%s</p><ul>%s</ul>%s") % (
+                self.env._(
                     "The email '%(template)s' of collection stage %(stage)s was not "
-                    "sent: the invoice entered the collection process %(days)s days "
-                    "after that stage's date. Send it from the invoice if it is still "
-                    "relevant.",
+                    "sent for these invoices: they entered the collection process "
+                    "more than %(max)s days after that stage's date. Send it from "
+                    "an invoice if it is still relevant.",
                     template=stage.mail_template_id.name,
                     stage=stage.name,
-                    days=(
-                        fields.Date.context_today(moves) - move.collection_date_due
-                    ).days
-                    - stage.day_offset,
-                )
-                for move in moves
-            }
-        )
+                    max=COLLECTION_MAIL_MAX_DELAY,
+                ),
+                items,
+                Markup("<p>%s</p>")
+                % self.env._("… and %(count)s more invoices.", count=more)
+                if more
+                else "",
+            )
+        self.env["res.partner"].browse(bodies)._message_log_batch(bodies)
 
     @api.model
     def _collection_report_missing_email(self, moves, stage):

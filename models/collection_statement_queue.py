@@ -49,18 +49,25 @@ class CollectionStatementQueue(models.Model):
     # -------------------------------------------------------------------------
 
     @api.model
-    def _collection_queue(self, message, customer, company, date_at):
-        """The email ``message`` waits for the statement of ``customer`` as of
-        ``date_at`` in ``company``: queued, its outgoing mails held."""
+    def _collection_queue_many(self, emails, date_at):
+        """Each email of ``emails`` (``[(message, customer, company)]``) waits
+        for the statement of its customer as of ``date_at`` in its company:
+        queued, its outgoing mails held."""
+        if not emails:
+            return
         self.sudo().create(
-            {
-                "message_id": message.id,
-                "partner_id": customer.id,
-                "company_id": company.id,
-                "date": date_at,
-            }
+            [
+                {
+                    "message_id": message.id,
+                    "partner_id": customer.id,
+                    "company_id": company.id,
+                    "date": date_at,
+                }
+                for message, customer, company in emails
+            ]
         )
-        self._collection_mails(message).write(
+        messages = self.env["mail.message"].concat(*(email[0] for email in emails))
+        self._collection_mails(messages).write(
             {
                 "scheduled_date": fields.Datetime.now()
                 + timedelta(hours=STATEMENT_HOLD_HOURS)

@@ -311,19 +311,24 @@ class ResPartner(models.Model):
             .sudo()
         )
 
-    def _collection_effective_policy(self):
+    def _collection_effective_policy(self, arms=None):
         """The collection policy the customer (a commercial partner, in the
         current company) follows: its own, when set by hand (different from the
         company's default for customers); else its arm's in a running experiment
         of the company; else its segment's; else the default
         for customers; else the company's default policy. The SQL form is
-        collection.receivable's _collection_partner_policy_sql()."""
+        collection.receivable's _collection_partner_policy_sql().
+
+        :param arms: the experiments' policies of many customers, read at once
+            (``_collection_experiment_policies()``), else read for this one."""
         self.ensure_one()
         partner = self.sudo()
         own = partner.collection_policy_id
         if own and own != self._collection_policy_fallback():
             return own
-        experiment_policy = partner._collection_experiment_policy()
+        if arms is None:
+            arms = self._collection_experiment_policies()
+        experiment_policy = arms.get(self.id)
         if experiment_policy:
             return experiment_policy
         segment = partner.collection_segment_id
@@ -335,23 +340,36 @@ class ResPartner(models.Model):
         """The policy of the customer's arm in the latest running experiment of
         the current company that it is assigned to (none when not assigned)."""
         self.ensure_one()
-        assignment = (
+        return self._collection_experiment_policies().get(
+            self.id, self.env["collection.policy"]
+        )
+
+    def _collection_experiment_policies(self):
+        """``{partner id: policy}`` of these customers' arms in the latest
+        running experiment of the current company they are assigned to (those
+        not assigned are left out), in one query."""
+        assignments = (
             self.env["collection.experiment.assignment"]
             .sudo()
             .search(
                 [
-                    ("partner_id", "=", self.id),
+                    ("partner_id", "in", self.ids),
                     ("company_id", "=", self.env.company.id),
                     ("experiment_id.state", "=", "running"),
                 ],
                 order="experiment_id desc",
-                limit=1,
             )
         )
-        experiment = assignment.experiment_id
-        if assignment.arm == "variant":
-            return experiment.variant_policy_id
-        return experiment.control_policy_id
+        policies = {}
+        for assignment in assignments:
+            experiment = assignment.experiment_id
+            policies.setdefault(
+                assignment.partner_id.id,
+                experiment.variant_policy_id
+                if assignment.arm == "variant"
+                else experiment.control_policy_id,
+            )
+        return policies
 
     def action_collection_payment_plan(self):
         """A new payment plan on the customer's open invoices (those the user

@@ -219,8 +219,18 @@ class TestCollectionCustomerMail(CollectionCommon):
             old.message_ids.filtered(lambda m: m.message_type == "comment"),
             "no final notice for an invoice that enters the process 31 days late",
         )
-        note = old.message_ids.filtered(lambda m: "was not sent" in (m.body or ""))
-        self.assertIn("entered the collection process 31 days after", note.body)
+        # one note per customer (a go-live over a backlog writes thousands
+        # otherwise), naming the invoice and how late it entered
+        self.assertFalse(
+            old.message_ids.filtered(lambda m: "was not sent" in (m.body or ""))
+        )
+        note = self.customer.message_ids.filtered(
+            lambda m: "was not sent" in (m.body or "")
+        )
+        self.assertEqual(len(note), 1)
+        self.assertIn("entered the collection process more than 7 days", note.body)
+        self.assertIn(old.name, note.body)
+        self.assertIn("31 days after the stage's date", note.body)
         new_mails = self.env["mail.mail"].search([]) - mails_before
         self.assertFalse(new_mails.filtered(lambda m: self.customer in m.recipient_ids))
 
@@ -266,3 +276,33 @@ class TestCollectionCustomerMail(CollectionCommon):
             other_seller.name,
             first.message_ids.filtered(lambda m: m.message_type == "comment").body,
         )
+        # rendered together, each email lists its own customer's invoices only
+        second_body = second.message_ids.filtered(
+            lambda m: m.message_type == "comment"
+        ).body
+        self.assertIn(second.name, second_body)
+        self.assertNotIn(first.name, second_body)
+        self.assertNotIn(
+            second.name,
+            first.message_ids.filtered(lambda m: m.message_type == "comment").body,
+        )
+
+    def test_emails_rendered_together_are_those_rendered_one_by_one(self):
+        """The run compiles a template's body once for a batch of emails: each
+        email is the one Odoo renders for its invoice alone."""
+        first = self._post_invoice(DUE, amount=100.0)
+        second = self._post_invoice(DUE, amount=200.0, partner=self.customer_2)
+        template = self.env.ref("account_collections.mail_template_collection_overdue")
+        moves = first | second
+        alone = {
+            move.id: template._generate_template(move.ids, ["body_html"])[move.id][
+                "body_html"
+            ]
+            for move in moves
+        }
+        together = template.with_context(collection_mail_batch=True)._generate_template(
+            moves.ids, ["body_html"]
+        )
+        for move in moves:
+            self.assertIn(move.name, together[move.id]["body_html"])
+            self.assertEqual(together[move.id]["body_html"], alone[move.id])

@@ -184,16 +184,16 @@ class TestCollectionReliability(CollectionCommon, MockEmail):
         """The worker is interrupted (KeyboardInterrupt, as on a shutdown signal)
         while emailing the second customer of a batch."""
         Conversation = self.registry["collection.conversation"]
-        send = Conversation._collection_send
+        post = Conversation._collection_post
 
         @contextmanager
         def fault(move):
-            def send_or_die(self, moves, **kwargs):
+            def post_or_die(self, moves, **kwargs):
                 if move in moves:
                     raise KeyboardInterrupt
-                return send(self, moves, **kwargs)
+                return post(self, moves, **kwargs)
 
-            with patch.object(Conversation, "_collection_send", send_or_die):
+            with patch.object(Conversation, "_collection_post", post_or_die):
                 yield
 
         self._crash_and_rerun(fault, KeyboardInterrupt)
