@@ -430,7 +430,9 @@ class CollectionConversation(models.AbstractModel):
         The emails of a template are rendered together, in batches (one QWeb
         rendering of its subject and body for many customers), then posted one
         by one, each in its own savepoint: an email that fails is logged on its
-        lead invoice and tried again tomorrow, the others go."""
+        lead invoice and tried again tomorrow, the others go. What follows the
+        emails sent (statements queued, notes, invoices updated) is written for
+        them all at once (``_collection_sent``), in the same transaction."""
         leads = {group: self._collection_lead(group) for group in groups}
         rendered = self._collection_render_mails(groups, leads)
         sent = {}
