@@ -17,6 +17,7 @@ COLLECTION_MAIL_HOLD_REASONS = [
     ("unmatched", "Money to reconcile"),
     ("no_email", "No email address"),
     ("error", "Sending failed"),
+    ("late", "Stale (entered the process late)"),
 ]
 
 

@@ -67,7 +67,9 @@ class CollectionConversation(models.AbstractModel):
         """The email of ``stage`` is owed to the customers of ``moves``, which
         executed it now. An invoice whose first stage (``entering``) is reached
         more than ``COLLECTION_MAIL_MAX_DELAY`` days late owes none: its customer
-        is not sent a stale notice, and the chatter says so."""
+        is not sent a stale notice: it is marked (held, ``late``), and the
+        mailing step says so in its customer's chatter, once for all its
+        invoices (``_collection_report_late``)."""
         if not stage.mail_template_id or not moves:
             return
         today = fields.Date.context_today(self)
@@ -78,7 +80,13 @@ class CollectionConversation(models.AbstractModel):
                 > COLLECTION_MAIL_MAX_DELAY
             )
         )
-        self.env["collection.mailing"]._collection_report_late_entry(late, stage)
+        late._collection_write(
+            {
+                "collection_mail_stage_id": False,
+                "collection_mail_held": "late",
+                "collection_mail_checked_date": False,
+            }
+        )
         (moves - late)._collection_write(
             {
                 "collection_mail_stage_id": stage.id,
@@ -86,6 +94,31 @@ class CollectionConversation(models.AbstractModel):
                 "collection_mail_checked_date": False,
             }
         )
+
+    @api.model
+    def _collection_report_late(self, company_ids, today):
+        """Say in each customer's chatter which of its invoices were not sent
+        their stage's email today, being stale (``_collection_owe_mail``): one
+        note per customer and stage for the whole run, however many batches
+        marked them (going live over a backlog marks thousands)."""
+        late = (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    ("collection_mail_held", "=", "late"),
+                    ("collection_mail_checked_date", "=", False),
+                    ("company_id", "in", list(company_ids)),
+                ],
+                order="id",
+            )
+        )
+        if not late:
+            return
+        mailing = self.env["collection.mailing"]
+        for stage, moves in late.grouped("collection_stage_id").items():
+            mailing._collection_report_late_entry(moves, stage)
+        late._collection_write({"collection_mail_checked_date": today})
 
     # -------------------------------------------------------------------------
     # The mailing step of the run

@@ -60,6 +60,7 @@ class CollectionEngine(models.AbstractModel):
             return processed
         # every stage of the day executed: one email per customer, then the digests
         conversation = self.env["collection.conversation"]
+        conversation._collection_report_late(companies.ids, today)
         customers = conversation._collection_owed_customers(companies.ids, today)
         mail_batch = customers[:batch_size]
         handled = conversation._collection_mail_customers(mail_batch, today)

@@ -1,3 +1,5 @@
+from freezegun import freeze_time
+
 from odoo.tests import tagged
 
 from .common import DUE, CollectionCommon, day
@@ -231,8 +233,38 @@ class TestCollectionCustomerMail(CollectionCommon):
         self.assertIn("entered the collection process more than 7 days", note.body)
         self.assertIn(old.name, note.body)
         self.assertIn("31 days after the stage's date", note.body)
+        self.assertEqual(old.collection_mail_held, "late")
+        self.assertFalse(old.collection_mail_stage_id, "owes no email")
+        # a re-run the same day says it once
+        self._run(day(1))
+        self.assertEqual(
+            len(
+                self.customer.message_ids.filtered(
+                    lambda m: "was not sent" in (m.body or "")
+                )
+            ),
+            1,
+        )
         new_mails = self.env["mail.mail"].search([]) - mails_before
         self.assertFalse(new_mails.filtered(lambda m: self.customer in m.recipient_ids))
+
+    def test_stale_emails_of_many_batches_make_one_note_per_customer(self):
+        """A go-live run processes the old invoices in several batches: their
+        customer gets one note listing them all, not one per batch or invoice."""
+        old = self.env["account.move"]
+        for amount in (100.0, 200.0, 300.0, 400.0, 500.0):
+            old |= self._post_invoice(day(-60), amount=amount)
+        with freeze_time(day(1)):
+            # the scheduler's calls, 2 invoices each (and more calls than needed)
+            for _call in range(5):
+                self.env["account.move"]._cron_collection_run(batch_size=2)
+        self.assertEqual(set(old.mapped("collection_mail_held")), {"late"})
+        notes = self.customer.message_ids.filtered(
+            lambda m: "was not sent" in (m.body or "")
+        )
+        self.assertEqual(len(notes), 1)
+        for invoice in old:
+            self.assertIn(invoice.name, notes.body)
 
     def test_stage_reached_late_on_a_followed_invoice_still_writes(self):
         """An invoice already in the process (a missed run, a broken promise) still
