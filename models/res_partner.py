@@ -347,7 +347,9 @@ class ResPartner(models.Model):
     def _collection_experiment_policies(self):
         """``{partner id: policy}`` of these customers' arms in the latest
         running experiment of the current company they are assigned to (those
-        not assigned are left out), in one query."""
+        not assigned are left out), in one query. The latest is the one of the
+        highest id, as in the SQL form (ordering by ``experiment_id desc``
+        would reverse the experiments' own order, their start date first)."""
         assignments = (
             self.env["collection.experiment.assignment"]
             .sudo()
@@ -356,12 +358,13 @@ class ResPartner(models.Model):
                     ("partner_id", "in", self.ids),
                     ("company_id", "=", self.env.company.id),
                     ("experiment_id.state", "=", "running"),
-                ],
-                order="experiment_id desc",
+                ]
             )
         )
         policies = {}
-        for assignment in assignments:
+        for assignment in assignments.sorted(
+            lambda a: a.experiment_id.id, reverse=True
+        ):
             experiment = assignment.experiment_id
             policies.setdefault(
                 assignment.partner_id.id,
