@@ -215,7 +215,7 @@ class CollectionConversation(models.AbstractModel):
             customers, companies
         )
         due = self._collection_amount_due(customers, companies)
-        to_send = []
+        to_send, waiting = [], []
         handled = moves.grouped(
             lambda m: (
                 m.commercial_partner_id,
@@ -231,7 +231,10 @@ class CollectionConversation(models.AbstractModel):
             if not recipient:
                 self._collection_hold_no_email(group)
             elif last and interval and today < last + timedelta(days=interval):
-                self._collection_hold(group, "interval", last=last, interval=interval)
+                # noted and written with the others after the loop
+                waiting.append(
+                    (group, "interval", {"last": last, "interval": interval})
+                )
             elif (
                 unmatched.get(key, 0.0) > 0
                 and company.currency_id.compare_amounts(
@@ -242,6 +245,7 @@ class CollectionConversation(models.AbstractModel):
                 self._collection_hold_unmatched(group, unmatched[key], due.get(key))
             else:
                 to_send.append(group)
+        self._collection_hold_many(waiting)
         self._collection_send_all(to_send)
         return len(handled)
 
@@ -316,20 +320,29 @@ class CollectionConversation(models.AbstractModel):
     def _collection_hold(self, moves, reason, **values):
         """Keep the email of ``moves`` for the customer's next one; their chatter
         says why (once per reason)."""
-        news = moves.filtered(lambda m: m.collection_mail_held != reason)
-        if news:
-            bodies = {}
-            for move in news:
+        self._collection_hold_many([(moves, reason, values)])
+
+    @api.model
+    def _collection_hold_many(self, holds):
+        """``_collection_hold`` for many customers at once (``[(moves, reason,
+        values)]``): one batch of chatter notes, one write per reason."""
+        bodies = {}
+        held = defaultdict(lambda: self.env["account.move"])
+        for moves, reason, values in holds:
+            for move in moves.filtered(lambda m, r=reason: m.collection_mail_held != r):
                 bodies[move.id] = Markup("<p>%s</p>") % self._collection_hold_text(
                     move, reason, **values
                 )
-            news._message_log_batch(bodies)
-        moves._collection_write(
-            {
-                "collection_mail_held": reason,
-                "collection_mail_checked_date": fields.Date.context_today(self),
-            }
-        )
+            held[reason] |= moves
+        if bodies:
+            self.env["account.move"].browse(bodies)._message_log_batch(bodies)
+        for reason, moves in held.items():
+            moves._collection_write(
+                {
+                    "collection_mail_held": reason,
+                    "collection_mail_checked_date": fields.Date.context_today(self),
+                }
+            )
 
     @api.model
     def _collection_hold_text(self, move, reason, last=None, interval=None, **values):
