@@ -333,7 +333,10 @@ class ResPartner(models.Model):
 
     def _collection_experiment_policy(self):
         """The policy of the customer's arm in the latest running experiment of
-        the current company that it is assigned to (none when not assigned)."""
+        the current company that it is assigned to (none when not assigned).
+        The latest is the one of the highest id, as in the SQL form (ordering
+        by ``experiment_id desc`` would reverse the experiments' own order,
+        their start date first: the earliest)."""
         self.ensure_one()
         assignment = (
             self.env["collection.experiment.assignment"]
@@ -343,10 +346,9 @@ class ResPartner(models.Model):
                     ("partner_id", "=", self.id),
                     ("company_id", "=", self.env.company.id),
                     ("experiment_id.state", "=", "running"),
-                ],
-                order="experiment_id desc",
-                limit=1,
+                ]
             )
+            .sorted(lambda a: a.experiment_id.id, reverse=True)[:1]
         )
         experiment = assignment.experiment_id
         if assignment.arm == "variant":
