@@ -60,22 +60,59 @@ class CollectionExperimentResults(models.AbstractModel):
     _description = "Collection Experiment Results"
 
     @api.model
-    def _collection_invoice_rows(self, experiment, today):
+    def _collection_assignments(self, experiment):
+        """``{(customer id, company id): arm}`` of the experiment's customers,
+        in the order of their assignment, read once for every figure. The
+        figures' queries name the customers rather than join the
+        assignments: an experiment's assignments are often written in the same
+        transaction as the figures are read (or before PostgreSQL's statistics
+        knew them), and a join to them is then planned for a handful of rows
+        (nested loops that read the aggregated invoices, items or emails again
+        for each customer)."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT partner_id, company_id, arm
+                  FROM collection_experiment_assignment
+                 WHERE experiment_id = %s
+              ORDER BY id
+                """,
+                experiment.id,
+            )
+        )
+        return {(partner_id, company_id): arm for partner_id, company_id, arm in rows}
+
+    @api.model
+    def _collection_customers_sql(self, assignments, partner, company):
+        """SQL condition: ``partner`` and ``company`` (SQL) are those of one of
+        the ``assignments`` (a superset: the pair is checked in Python)."""
+        return SQL(
+            "%s = ANY(%s) AND %s = ANY(%s)",
+            partner,
+            sorted({partner_id for partner_id, _company in assignments}),
+            company,
+            sorted({company_id for _partner, company_id in assignments}),
+        )
+
+    @api.model
+    def _collection_invoice_rows(self, experiment, today, assignments=None):
         """Per invoice of the assigned customers due from the start on: arm,
         amount, open amount, days from due date to full payment (None when not
-        paid), due date, activities created on it, promises kept / judged."""
+        paid), due date, activities created on it."""
+        if assignments is None:
+            assignments = self._collection_assignments(experiment)
+        if not assignments:
+            return []
         self.env.flush_all()
-        return self.env.execute_query(
+        rows = self.env.execute_query(
             SQL(
                 """
                 WITH moves AS (
-                    SELECT a.arm, m.id, m.amount_total_signed, m.amount_residual_signed,
+                    SELECT m.commercial_partner_id, m.company_id, m.id,
+                           m.amount_total_signed, m.amount_residual_signed,
                            m.payment_state, m.invoice_date_due
-                      FROM collection_experiment_assignment a
-                      JOIN account_move m
-                        ON m.commercial_partner_id = a.partner_id
-                       AND m.company_id = a.company_id
-                     WHERE a.experiment_id = %(experiment)s
+                      FROM account_move m
+                     WHERE %(customers)s
                        AND m.move_type = 'out_invoice'
                        AND m.state = 'posted'
                        AND m.invoice_date_due >= %(start)s
@@ -101,7 +138,8 @@ class CollectionExperimentResults(models.AbstractModel):
                        AND res_id IN (SELECT id FROM moves)
                   GROUP BY res_id
                 )
-                SELECT moves.arm, moves.amount_total_signed,
+                SELECT moves.commercial_partner_id, moves.company_id,
+                       moves.amount_total_signed,
                        CASE WHEN moves.payment_state IN ('paid', 'in_payment', 'reversed')
                             THEN 0 ELSE moves.amount_residual_signed END,
                        CASE WHEN moves.payment_state IN ('paid', 'in_payment')
@@ -113,63 +151,124 @@ class CollectionExperimentResults(models.AbstractModel):
              LEFT JOIN paid ON paid.move_id = moves.id
              LEFT JOIN work ON work.res_id = moves.id
              LEFT JOIN planned ON planned.res_id = moves.id
+              ORDER BY moves.id
                 """,
-                experiment=experiment.id,
+                customers=self._collection_customers_sql(
+                    assignments, SQL("m.commercial_partner_id"), SQL("m.company_id")
+                ),
                 start=experiment.date_start,
                 today=today,
             )
         )
+        return [
+            (assignments[partner_id, company_id], *figures)
+            for partner_id, company_id, *figures in rows
+            if (partner_id, company_id) in assignments
+        ]
 
     @api.model
-    def _collection_promise_rows(self, experiment):
+    def _collection_promise_rows(self, experiment, assignments=None):
+        """``{arm: (promises kept, promises judged)}`` of the promises the
+        assigned customers made since the start."""
+        if assignments is None:
+            assignments = self._collection_assignments(experiment)
+        if not assignments:
+            return {}
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT a.arm, COUNT(*) FILTER (WHERE p.state = 'kept'),
+                SELECT p.partner_id, p.company_id,
+                       COUNT(*) FILTER (WHERE p.state = 'kept'),
                        COUNT(*) FILTER (WHERE p.state IN ('kept', 'broken'))
-                  FROM collection_experiment_assignment a
-                  JOIN collection_promise p
-                    ON p.partner_id = a.partner_id
-                   AND p.company_id = a.company_id
-                 WHERE a.experiment_id = %s
-                   AND p.create_date >= %s
-              GROUP BY a.arm
+                  FROM collection_promise p
+                 WHERE %(customers)s
+                   AND p.create_date >= %(start)s
+              GROUP BY 1, 2
                 """,
-                experiment.id,
-                experiment.date_start,
+                customers=self._collection_customers_sql(
+                    assignments, SQL("p.partner_id"), SQL("p.company_id")
+                ),
+                start=experiment.date_start,
             )
         )
-        return {arm: (kept, judged) for arm, kept, judged in rows}
+        promises = {}
+        for partner_id, company_id, kept, judged in rows:
+            arm = assignments.get((partner_id, company_id))
+            if arm:
+                arm_kept, arm_judged = promises.get(arm, (0, 0))
+                promises[arm] = (arm_kept + kept, arm_judged + judged)
+        return promises
 
     @api.model
-    def _collection_cei_rows(self, experiment, today):
+    def _collection_cei_rows(self, experiment, today, assignments=None):
         """Per assigned customer: arm and the sums of the CEI over the period
         from the start to ``today`` (the KPI engine's): receivable open the day
         before the start, credit sales in the period, receivable open at its
-        end, and the part of it not yet due."""
+        end, and the part of it not yet due.
+
+        The items open on both days are read in one pass, as
+        collection.receivable's ``_collection_open_items_sql()`` reads those
+        of one day: the candidates are the items open now and those matched
+        after the opening day (a superset of those matched after ``today``);
+        an item's open amount on a day is its residual plus what the
+        matchings dated after that day took off it."""
+        if assignments is None:
+            assignments = self._collection_assignments(experiment)
+        if not assignments:
+            return []
         receivable = self.env["collection.receivable"]
         company_ids = experiment.company_id.ids
         opening_day = experiment.date_start - timedelta(days=1)
-        return self.env.execute_query(
+        item = receivable._collection_receivable_item_sql(
+            "aml", company_ids, date_to=today
+        )
+        partner_ids = sorted({partner_id for partner_id, _company in assignments})
+        rows = self.env.execute_query(
             SQL(
                 """
-                WITH open_items AS (
+                WITH later AS (
+                    -- per item, what the matchings dated after each day took
+                    -- off it (NULL: none after that day)
+                    SELECT line_id, SUM(amount) AS after_opening,
+                           SUM(amount) FILTER (WHERE max_date > %(today)s)
+                               AS after_closing
+                      FROM (%(matchings)s) p
+                  GROUP BY line_id
+                ),
+                items AS (
+                    SELECT aml.partner_id, aml.date,
+                           COALESCE(aml.date_maturity, aml.date) AS due,
+                           aml.amount_residual,
+                           NULL::numeric AS after_opening,
+                           NULL::numeric AS after_closing,
+                           TRUE AS open_now
+                      FROM account_move_line aml
+                     WHERE %(item)s
+                       AND (aml.reconciled IS NULL OR aml.reconciled = false
+                            OR aml.reconciled IS NOT true)
+                       AND aml.id NOT IN (SELECT line_id FROM later)
+                     UNION ALL
+                    SELECT aml.partner_id, aml.date,
+                           COALESCE(aml.date_maturity, aml.date),
+                           aml.amount_residual, later.after_opening,
+                           later.after_closing, aml.reconciled IS NOT TRUE
+                      FROM later
+                      JOIN account_move_line aml ON aml.id = later.line_id
+                     WHERE %(item)s
+                ),
+                open_items AS (
                     SELECT rp.commercial_partner_id AS partner_id,
-                           SUM(item.amount) FILTER (WHERE item.at = 'opening')
+                           SUM(%(opening_amount)s)
+                               FILTER (WHERE item.date <= %(opening_day)s)
                                AS opening,
-                           SUM(item.amount) FILTER (WHERE item.at = 'closing')
+                           SUM(%(closing_amount)s) FILTER (WHERE %(open_closing)s)
                                AS closing,
-                           SUM(item.amount) FILTER (
-                               WHERE item.at = 'closing'
-                                 AND COALESCE(item.date_maturity, item.date)
-                                     >= %(today)s
+                           SUM(%(closing_amount)s) FILTER (
+                               WHERE %(open_closing)s AND item.due >= %(today)s
                            ) AS not_due
-                      FROM (
-                            SELECT 'opening' AS at, o.* FROM (%(opening)s) o
-                             UNION ALL
-                            SELECT 'closing' AS at, c.* FROM (%(closing)s) c
-                           ) item
+                      FROM items item
                       JOIN res_partner rp ON rp.id = item.partner_id
+                     WHERE rp.commercial_partner_id = ANY(%(partners)s)
                   GROUP BY 1
                 ),
                 sales AS (
@@ -180,67 +279,91 @@ class CollectionExperimentResults(models.AbstractModel):
                      WHERE %(lines)s
                        AND m.move_type IN ('out_invoice', 'out_refund')
                        AND m.invoice_date BETWEEN %(start)s AND %(today)s
+                       AND m.commercial_partner_id = ANY(%(partners)s)
                   GROUP BY 1
                 )
-                SELECT a.arm, COALESCE(o.opening, 0), COALESCE(s.amount, 0),
+                SELECT COALESCE(o.partner_id, s.partner_id),
+                       COALESCE(o.opening, 0), COALESCE(s.amount, 0),
                        COALESCE(o.closing, 0), COALESCE(o.not_due, 0)
-                  FROM collection_experiment_assignment a
-             LEFT JOIN open_items o ON o.partner_id = a.partner_id
-             LEFT JOIN sales s ON s.partner_id = a.partner_id
-                 WHERE a.experiment_id = %(experiment)s
+                  FROM open_items o
+             FULL JOIN sales s ON s.partner_id = o.partner_id
                 """,
-                opening=receivable._collection_open_items_sql(opening_day, company_ids),
-                closing=receivable._collection_open_items_sql(today, company_ids),
+                matchings=receivable._collection_matchings_sql(
+                    experiment.date_start, company_ids
+                ),
+                item=item,
+                opening_amount=receivable._collection_amount_at_sql(
+                    "item", SQL("item.after_opening")
+                ),
+                closing_amount=receivable._collection_amount_at_sql(
+                    "item", SQL("item.after_closing")
+                ),
+                # open at the end of today: open now, or matched after it
+                open_closing=SQL("(item.open_now OR item.after_closing IS NOT NULL)"),
                 lines=receivable._collection_receivable_item_sql(
                     "l", company_ids, date_to=today
                 ),
+                opening_day=opening_day,
                 start=experiment.date_start,
                 today=today,
-                experiment=experiment.id,
+                partners=partner_ids,
             )
         )
+        sums = {partner_id: figures for partner_id, *figures in rows}
+        zero = [0.0, 0.0, 0.0, 0.0]
+        return [
+            (arm, *sums.get(partner_id, zero))
+            for (partner_id, _company), arm in assignments.items()
+        ]
 
     @api.model
-    def _collection_email_rows(self, experiment, today):
+    def _collection_email_rows(self, experiment, today, assignments=None):
         """Per arm, the number of collection emails each of its customers was
         sent since the start: the emails posted on its invoices (comments with
         one of the customer's contacts among the recipients), as the daily run
         posts them from its stages' templates. ``{arm: [count per customer]}``,
-        customers sent nothing included."""
+        customers sent nothing included. The emails of the period are read
+        once and counted per customer (not looked up customer by customer)."""
+        if assignments is None:
+            assignments = self._collection_assignments(experiment)
+        counts = {"control": [], "variant": []}
+        if not assignments:
+            return counts
         comment = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT a.arm,
-                       (SELECT COUNT(*)
-                          FROM account_move m
-                          JOIN mail_message msg
-                            ON msg.model = 'account.move' AND msg.res_id = m.id
-                         WHERE m.commercial_partner_id = a.partner_id
-                           AND m.company_id = a.company_id
-                           AND m.move_type = 'out_invoice'
-                           AND msg.message_type = 'comment'
-                           AND msg.subtype_id = %(comment)s
-                           AND msg.date >= %(start)s
-                           AND msg.date < %(end)s
-                           AND EXISTS (
-                               SELECT 1
-                                 FROM mail_message_res_partner_rel rel
-                                 JOIN res_partner rp ON rp.id = rel.res_partner_id
-                                WHERE rel.mail_message_id = msg.id
-                                  AND rp.commercial_partner_id = a.partner_id))
-                  FROM collection_experiment_assignment a
-                 WHERE a.experiment_id = %(experiment)s
+                    SELECT m.commercial_partner_id, m.company_id, COUNT(*)
+                      FROM mail_message msg
+                      JOIN account_move m ON m.id = msg.res_id
+                     WHERE msg.model = 'account.move'
+                       AND %(customers)s
+                       AND m.move_type = 'out_invoice'
+                       AND msg.message_type = 'comment'
+                       AND msg.subtype_id = %(comment)s
+                       AND msg.date >= %(start)s
+                       AND msg.date < %(end)s
+                       AND EXISTS (
+                           SELECT 1
+                             FROM mail_message_res_partner_rel rel
+                             JOIN res_partner rp ON rp.id = rel.res_partner_id
+                            WHERE rel.mail_message_id = msg.id
+                              AND rp.commercial_partner_id = m.commercial_partner_id)
+                  GROUP BY 1, 2
                 """,
+                customers=self._collection_customers_sql(
+                    assignments, SQL("m.commercial_partner_id"), SQL("m.company_id")
+                ),
                 comment=comment,
                 start=experiment.date_start,
                 end=today + timedelta(days=1),
-                experiment=experiment.id,
             )
         )
-        counts = {"control": [], "variant": []}
-        for arm, count in rows:
-            counts[arm].append(count)
+        sent = {
+            (partner_id, company_id): count for partner_id, company_id, count in rows
+        }
+        for customer, arm in assignments.items():
+            counts[arm].append(sent.get(customer, 0))
         return counts
 
     @api.model
@@ -285,12 +408,9 @@ class CollectionExperimentResults(models.AbstractModel):
             }
             for arm in ("control", "variant")
         }
-        for arm, count in (
-            self.env["collection.experiment.assignment"]
-            .sudo()
-            ._read_group([("experiment_id", "=", experiment.id)], ["arm"], ["__count"])
-        ):
-            arms[arm]["customers"] = count
+        assignments = self._collection_assignments(experiment)
+        for arm in assignments.values():
+            arms[arm]["customers"] += 1
         for (
             arm,
             amount,
@@ -298,7 +418,7 @@ class CollectionExperimentResults(models.AbstractModel):
             days,
             due,
             activities,
-        ) in self._collection_invoice_rows(experiment, today):
+        ) in self._collection_invoice_rows(experiment, today, assignments):
             figures = arms[arm]
             figures["invoices"] += 1
             figures["amount"] += amount
@@ -311,16 +431,16 @@ class CollectionExperimentResults(models.AbstractModel):
                 figures["due_30"] += 1
                 if days is not None and days <= 30:
                     figures["paid_30"] += 1
-        promises = self._collection_promise_rows(experiment)
+        promises = self._collection_promise_rows(experiment, assignments)
         period_days = (today - experiment.date_start).days + 1
         cei_rows = {"control": [], "variant": []}
-        for arm, *sums in self._collection_cei_rows(experiment, today):
+        for arm, *sums in self._collection_cei_rows(experiment, today, assignments):
             cei_rows[arm].append([float(value) for value in sums])
         ceis = {
             arm: self._collection_cei(rows, period_days)
             for arm, rows in cei_rows.items()
         }
-        emails = self._collection_email_rows(experiment, today)
+        emails = self._collection_email_rows(experiment, today, assignments)
         result = {}
         for arm, figures in arms.items():
             days = figures["days"]

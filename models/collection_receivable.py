@@ -255,42 +255,58 @@ class CollectionReceivable(models.AbstractModel):
         key = SQL("%s.id::text", company)
         own = SQL("(%s.collection_policy_id ->> %s)::integer", customer, key)
         fallback = SQL("(%s::jsonb ->> %s)::integer", fallbacks, key)
-        # the experiment's and the segment's lookups run for every row the
-        # query reads (every invoice and stage of the daily run's selection):
-        # left out when no experiment runs or no segment is active, where
-        # they could only give NULL
+        # the experiment's arms and the segments' policies are each read once
+        # per query, as a map (an uncorrelated subquery, which PostgreSQL runs
+        # once: an InitPlan), then looked up for every row the query reads
+        # (every invoice and stage of the daily run's selection): a correlated
+        # subquery there cost an index scan and a join per row. Left out when
+        # no experiment runs or no segment is active, where they could only
+        # give NULL.
         arm = segment = SQL("NULL::integer")
         if (
             self.env["collection.experiment"]
             .sudo()
             .search_count([("state", "=", "running")], limit=1)
         ):
+            # per company and customer, its arm's policy in the latest running
+            # experiment that it is assigned to
+            arms = SQL(
+                """(SELECT jsonb_object_agg(arm.key, arm.policy_id)
+                      FROM (SELECT DISTINCT ON (assignment.company_id,
+                                                assignment.partner_id)
+                                   assignment.company_id::text || '-'
+                                   || assignment.partner_id::text AS key,
+                                   CASE WHEN assignment.arm = 'variant'
+                                        THEN experiment.variant_policy_id
+                                        ELSE experiment.control_policy_id
+                                   END AS policy_id
+                              FROM collection_experiment_assignment assignment
+                              JOIN collection_experiment experiment
+                                ON experiment.id = assignment.experiment_id
+                             WHERE experiment.state = 'running'
+                          ORDER BY assignment.company_id, assignment.partner_id,
+                                   experiment.id DESC) arm)"""
+            )
             arm = SQL(
-                """(SELECT CASE WHEN assignment.arm = 'variant'
-                                THEN experiment.variant_policy_id
-                                ELSE experiment.control_policy_id
-                           END
-                      FROM collection_experiment_assignment assignment
-                      JOIN collection_experiment experiment
-                        ON experiment.id = assignment.experiment_id
-                     WHERE assignment.partner_id = %(customer)s.id
-                       AND assignment.company_id = %(company)s.id
-                       AND experiment.state = 'running'
-                  ORDER BY experiment.id DESC
-                     LIMIT 1)""",
+                "(%(arms)s ->> (%(key)s || '-' || %(customer)s.id::text))::integer",
+                arms=arms,
+                key=key,
                 customer=customer,
-                company=company,
             )
         if self.env["collection.segment"].sudo().search_count([], limit=1):
-            segment = SQL(
-                """(SELECT segment.policy_id
+            # per company and segment (active), its policy
+            policies = SQL(
+                """(SELECT jsonb_object_agg(
+                               segment.company_id::text || '-' || segment.id::text,
+                               segment.policy_id)
                       FROM collection_segment segment
-                     WHERE segment.id
-                           = (%(customer)s.collection_segment_id ->> %(key)s)::integer
-                       AND segment.company_id = %(company)s.id
-                       AND segment.active)""",
+                     WHERE segment.active)"""
+            )
+            segment = SQL(
+                """(%(policies)s ->> (%(key)s || '-'
+                    || (%(customer)s.collection_segment_id ->> %(key)s)))::integer""",
+                policies=policies,
                 customer=customer,
-                company=company,
                 key=key,
             )
         return SQL(

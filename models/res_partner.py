@@ -338,7 +338,10 @@ class ResPartner(models.Model):
 
     def _collection_experiment_policy(self):
         """The policy of the customer's arm in the latest running experiment of
-        the current company that it is assigned to (none when not assigned)."""
+        the current company that it is assigned to (none when not assigned).
+        The latest is the one of the highest id, as in the SQL form (ordering
+        by ``experiment_id desc`` would reverse the experiments' own order,
+        their start date first: the earliest)."""
         self.ensure_one()
         return self._collection_experiment_policies().get(
             self.id, self.env["collection.policy"]
@@ -360,6 +363,7 @@ class ResPartner(models.Model):
                     ("experiment_id.state", "=", "running"),
                 ]
             )
+            .sorted(lambda a: a.experiment_id.id, reverse=True)[:1]
         )
         policies = {}
         for assignment in assignments.sorted(

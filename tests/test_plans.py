@@ -119,6 +119,31 @@ class TestPaymentPlans(RpcCommon):
         with self.assertRaises(UserError), self.env.cr.savepoint():
             plan.unlink()
 
+    def test_plans_judged_together_each_with_its_policy_grace(self):
+        """The daily run judges every open plan at once (their policies' grace
+        days read in one query): each plan keeps its own customer's grace."""
+        quick = self.policy.copy({"name": "No grace", "plan_grace_days": 0})
+        self.customer_2.with_company(self.company).collection_policy_id = quick
+        move = self._post_invoice(day(0), 1000.0)
+        move_2 = self._post_invoice(day(0), 1000.0, partner=self.customer_2)
+        self._run(day(1))
+        plan = self._plan(move, [(day(10), 500.0), (day(20), 500.0)])
+        plan_2 = self._plan(move_2, [(day(10), 500.0), (day(20), 500.0)])
+        plans = plan | plan_2
+        self.assertEqual(
+            self.env["collection.plan"]._collection_grace_days(plans),
+            {p.id: p.move_ids[0].collection_policy_id.plan_grace_days for p in plans},
+        )
+        self.assertEqual(
+            [p.move_ids.collection_policy_id.plan_grace_days for p in plans], [3, 0]
+        )
+        # a day after the first installment: past the grace of 0 days only
+        self._run(day(11))
+        self.assertEqual(plans.mapped("state"), ["open", "broken"])
+        self.assertEqual([p.installment_ids[0].state for p in plans], ["late", "late"])
+        self._run(day(14))
+        self.assertEqual(plan.state, "broken")
+
     def test_bad_plans_are_refused_and_nothing_is_written(self):
         move = self._post_invoice(day(0), 1000.0)
         other = self._post_invoice(day(0), 500.0, partner=self.customer_2)

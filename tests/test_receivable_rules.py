@@ -1,3 +1,5 @@
+import json
+
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -202,6 +204,144 @@ class TestReceivableRulesAgree(CollectionCommon):
             set(work),
             {self.moves["all archived"].id, self.moves["customer's policy"].id},
         )
+
+    def test_policy_with_segments_and_experiments_agrees(self):
+        """With segments active and experiments running, the SQL policy (the
+        arms and the segments' policies read once per query, then looked up
+        per row) is the Python one: an arm wins over the segment, the latest
+        running experiment over an earlier one, a policy set by hand over both;
+        a finished experiment, an archived segment, and a segment or an arm of
+        another company give nothing."""
+        policies = {
+            name: self.policy.copy({"name": name, "company_id": False})
+            for name in ("Segment", "Control", "Variant", "Later", "Company 2 arm")
+        }
+        Segment = self.env["collection.segment"].sudo()
+
+        def segment(name, company, policy, sequence, active=True):
+            return Segment.create(
+                {
+                    "name": name,
+                    "company_id": company.id,
+                    "policy_id": policy.id,
+                    "sequence": sequence,
+                    "active": active,
+                }
+            )
+
+        pilot = segment("Pilot", self.company, policies["Segment"], 91)
+        other = segment("Other", self.company, self.lenient, 92)
+        archived = segment("Archived", self.company, self.strict, 93, active=False)
+        pilot_2 = segment("Pilot 2", self.company_2, self.strict, 91)
+        Partner = self.env["res.partner"]
+        newcomer = Partner.create({"name": "Newcomer", "is_company": True})
+        dormant = Partner.create({"name": "Dormant", "is_company": True})
+        stray = Partner.create({"name": "Stray", "is_company": True})
+        # the customers' segments as the evaluation writes them, per company
+        members = {
+            self.served: {self.company: pilot},
+            self.plain: {self.company: pilot},
+            self.owned: {self.company: pilot, self.company_2: pilot_2},
+            newcomer: {self.company: pilot},
+            dormant: {self.company: archived},
+            # a segment of company 2 stored for company 1: not company 1's
+            stray: {self.company: pilot_2},
+        }
+        self.env.flush_all()
+        for partner, segments in members.items():
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE res_partner SET collection_segment_id = %s::jsonb "
+                    "WHERE id = %s",
+                    json.dumps({str(c.id): s.id for c, s in segments.items()}),
+                    partner.id,
+                )
+            )
+        Partner.invalidate_model(["collection_segment_id"])
+
+        Experiment = self.env["collection.experiment"].sudo()
+
+        def experiment(company, seg, control, variant, arms, state="running"):
+            record = Experiment.create(
+                {
+                    "name": f"Experiment on {seg.name}",
+                    "company_id": company.id,
+                    "segment_id": seg.id,
+                    "control_policy_id": control.id,
+                    "variant_policy_id": variant.id,
+                }
+            )
+            record.write({"state": state, "seed": 7, "date_start": day(-30)})
+            self.env["collection.experiment.assignment"].sudo().create(
+                [
+                    {
+                        "experiment_id": record.id,
+                        "company_id": company.id,
+                        "partner_id": partner.id,
+                        "arm": arm,
+                        "date": day(-30),
+                    }
+                    for partner, arm in arms.items()
+                ]
+            )
+            return record
+
+        experiment(
+            self.company,
+            pilot,
+            policies["Control"],
+            policies["Variant"],
+            {self.served: "variant", self.plain: "control", self.owned: "variant"},
+        )
+        # started later, on another segment: its arm wins for the customer in both
+        experiment(
+            self.company,
+            other,
+            self.strict,
+            policies["Later"],
+            {self.plain: "variant"},
+        )
+        # finished: its arms no longer count
+        experiment(
+            self.company,
+            pilot,
+            self.strict,
+            self.lenient,
+            {newcomer: "variant", dormant: "control"},
+            state="done",
+        )
+        experiment(
+            self.company_2,
+            pilot_2,
+            policies["Company 2 arm"],
+            self.strict,
+            {self.owned: "control"},
+        )
+        moves = self._all_moves() | self._post_invoice(DUE, partner=newcomer)
+        moves |= self._post_invoice(DUE, partner=dormant)
+        moves |= self._post_invoice(DUE, partner=stray)
+        moves |= self._post_invoice(DUE, partner=stray, company=self.company_2)
+        moves = moves.with_context(**self.allowed)
+        python = self._python_rules(moves)
+        self.assertEqual(self._sql_rules(moves), python)
+        expected = {
+            "own salesperson": policies["Variant"],
+            "contact's": policies["Later"],
+            "company's default": policies["Later"],
+            "customer's policy": self.strict,
+            "company 2's default": policies["Company 2 arm"],
+        }
+        for name, policy in expected.items():
+            with self.subTest(name):
+                self.assertEqual(python[self.moves[name].id][1], policy.id)
+        by_partner = {
+            (move.commercial_partner_id, move.company_id): python[move.id][1]
+            for move in moves
+        }
+        self.assertEqual(by_partner[newcomer, self.company], policies["Segment"].id)
+        self.assertEqual(by_partner[dormant, self.company], self.policy.id)
+        self.assertEqual(by_partner[stray, self.company], self.policy.id)
+        self.assertEqual(by_partner[stray, self.company_2], self.lenient.id)
 
     def test_open_invoice_rule_agrees(self):
         """The domain, the SQL and the record's own answer say which invoices the
