@@ -363,7 +363,6 @@ class ResPartner(models.Model):
                     ("experiment_id.state", "=", "running"),
                 ]
             )
-            .sorted(lambda a: a.experiment_id.id, reverse=True)[:1]
         )
         policies = {}
         for assignment in assignments.sorted(
