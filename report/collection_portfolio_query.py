@@ -215,7 +215,7 @@ class CollectionPortfolioQuery(models.AbstractModel):
         if open_by_phase:
             results[0]["open_by_phase"] = {}
         width = len(columns)
-        for row in self.env.execute_query(query):
+        for row in self._collection_execute_without_jit(query):
             period, groupings = row[0], row[1 : 1 + width]
             keys = row[1 + width : 1 + 2 * width]
             extra_values = row[1 + 2 * width : 1 + 2 * width + len(extras)]
@@ -243,6 +243,25 @@ class CollectionPortfolioQuery(models.AbstractModel):
                 if not grouping:
                     result[name][key] = values
         return results
+
+    @api.model
+    def _collection_execute_without_jit(self, query):
+        """Run ``query`` with PostgreSQL's JIT compilation off and return its rows;
+        the setting is put back as it was for the rest of the transaction.
+
+        The KPI query has hundreds of expressions (every fact of every source,
+        for every date) over some ten thousand rows: from a few tens of
+        thousands of receivable items its estimated cost passes
+        ``jit_above_cost`` (100,000 by default), and PostgreSQL then spends
+        longer compiling it than running it (at 50,000 invoices, about 0.7 s
+        of compilation for 0.4 s of work)."""
+        jit = self.env.execute_query(SQL("SELECT current_setting('jit', true)"))[0][0]
+        if jit is None:  # a server built without the setting
+            return self.env.execute_query(query)
+        self.env.execute_query(SQL("SELECT set_config('jit', 'off', true)"))
+        rows = self.env.execute_query(query)
+        self.env.execute_query(SQL("SELECT set_config('jit', %s, true)", jit))
+        return rows
 
     @api.model
     def _collection_facts_select(self, period, source_from, expressions, columns):
