@@ -220,17 +220,20 @@ class CollectionPortfolioDelivery(models.AbstractModel):
             {**log_values, "lang": lang, "state": "sent"}
         )
         company = log.company_id
-        body = (
-            self.env["ir.qweb"]
-            .with_context(lang=lang)
-            ._render(
-                "account_collections.report_portfolio_status_mail",
+        qweb = self.env["ir.qweb"].with_context(lang=lang)
+        if "body" not in rendered:
+            # the report's part of the email is the same for every recipient of
+            # the rendering: rendered once, around each one's greeting
+            rendered["body"] = qweb._render(
+                "account_collections.report_portfolio_status_body",
                 {
                     **rendered["values"],
-                    "user": user,
                     "chart_images": self._collection_chart_images(log, rendered),
                 },
             )
+        body = qweb._render(
+            "account_collections.report_portfolio_status_mail",
+            {"user": user, "body": rendered["body"]},
         )
         attachment = self.env["ir.attachment"].create(
             {

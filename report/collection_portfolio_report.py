@@ -2,7 +2,6 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
 
 from ..models.collection_receivable import COLLECTION_AGING_LIMITS
 from ..models.collection_stage import COLLECTION_PHASES
@@ -75,12 +74,17 @@ class CollectionPortfolioReport(models.AbstractModel):
             raise UserError(self.env._("The report period must be at least one day."))
         previous_date_to = date_to - timedelta(days=7)
 
-        # both weeks and the aging in one query: they share the reading of the
-        # receivable
+        # both weeks, the aging and the open invoices by phase in one query:
+        # they share the reading of the receivable; the report breaks the
+        # figures down by salesperson and policy only
         current, previous = self.env[
             "collection.portfolio.query"
         ]._collection_portfolio_sums(
-            companies, [date_to, previous_date_to], period_days
+            companies,
+            [date_to, previous_date_to],
+            period_days,
+            breakdowns=("salesperson", "policy"),
+            open_by_phase=True,
         )
 
         kpis = {
@@ -102,7 +106,7 @@ class CollectionPortfolioReport(models.AbstractModel):
         kpis["by_policy"] = self._collection_breakdown(
             current["policy"], previous["policy"], period_days, "collection.policy"
         )
-        kpis["by_phase"] = self._collection_phase_breakdown(companies, date_to)
+        kpis["by_phase"] = self._collection_phase_breakdown(current["open_by_phase"])
         # the aging report's result (by customer, aged by due date, excluded
         # invoices included), from the amounts summed in the query
         aging_report = self.env[
@@ -229,32 +233,13 @@ class CollectionPortfolioReport(models.AbstractModel):
         return rows
 
     @api.model
-    @api.model
-    def _collection_phase_breakdown(self, companies, date_to):
-        """The customer invoices open at the end of ``date_to`` (amount open then,
-        in company currency, and their number) by the phase of the collection
-        stage they are at, in the order of the phases; those no stage has
-        reached yet first."""
-        receivable = self.env["collection.receivable"]
-        self.env["account.move"].flush_model(["collection_stage_id", "move_type"])
-        self.env["collection.stage"].flush_model(["phase"])
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT stage.phase, SUM(item.amount), COUNT(DISTINCT item.move_id)
-                  FROM (%(items)s) item
-                  JOIN account_move move ON move.id = item.move_id
-             LEFT JOIN collection_stage stage ON stage.id = move.collection_stage_id
-                 WHERE move.move_type = 'out_invoice' AND item.amount > 0
-              GROUP BY stage.phase
-                """,
-                items=receivable._collection_open_items_sql(date_to, companies.ids),
-            )
-        )
-        sums = {
-            phase or False: (amount, count)
-            for phase, amount, count in self.env.cr.fetchall()
-        }
+    def _collection_phase_breakdown(self, open_by_phase):
+        """Rows of the customer invoices open at the end of the period (amount
+        open then, in company currency, and their number) by the phase of the
+        collection stage they are at, in the order of the phases; those no
+        stage has reached yet first. ``open_by_phase`` is the KPI query's
+        ``{phase or None: (amount, invoices)}``."""
+        sums = {phase or False: values for phase, values in open_by_phase.items()}
         labels = dict(
             self.env["collection.stage"]
             ._fields["phase"]
