@@ -34,6 +34,10 @@ TARGETS = {
     # within 10% of the plain ordinary day: plain / this >= 0.91
     "daily_steady_plans": (3.0, 0.91, "plain"),
     "daily_first": (90.0, None, "naive"),
+    # with the default policy's customer emails (issue 14): the run, the
+    # statement job after it reported beside
+    "daily_first_mail": (120.0, None, None),
+    "daily_steady_mail": (6.0, None, None),
     "aging_today": (0.3, 15, "oca"),
     "aging_past": (0.5, 15, "oca"),
     "xlsx_summary": (0.5, None, "oca"),
