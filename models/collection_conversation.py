@@ -658,6 +658,9 @@ class CollectionConversation(models.AbstractModel):
             mail_notify_force_send=False,
             # the statement attached is not an invoice to import
             no_new_invoice=True,
+            # its author follows the invoice: subscribed with the others'
+            # (_collection_sent)
+            mail_create_nosubscribe=True,
         ).message_post(
             body=rendered.get("body_html") or "",
             subject=rendered.get("subject") or "",
@@ -717,6 +720,16 @@ class CollectionConversation(models.AbstractModel):
             notes.update(dict.fromkeys((moves - lead).ids, body))
         if notes:
             self.env["account.move"].browse(notes)._message_log_batch(notes)
+        # the author follows the invoice, to receive the answers, as
+        # message_post subscribes it (the user running, else the author)
+        user = self.env.user
+        followers = defaultdict(lambda: self.env["account.move"])
+        for moves, message in sent.items():
+            author = user.partner_id if user.active else message.author_id
+            if author.active:
+                followers[author] |= leads[moves]
+        for author, moves in followers.items():
+            moves._message_subscribe(partner_ids=author.ids)
         self.env["account.move"].concat(*sent)._collection_write(
             {
                 "collection_mail_stage_id": False,

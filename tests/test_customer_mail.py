@@ -287,7 +287,10 @@ class TestCollectionCustomerMail(CollectionCommon):
         first = self._post_invoice(DUE, amount=100.0)
         second = self._post_invoice(DUE, amount=200.0, partner=self.customer_2)
         other_seller = self._post_invoice(DUE, amount=300.0, user=self.salesperson_2)
+        first.message_unsubscribe(partner_ids=self.salesperson.partner_id.ids)
         self._run(day(1))
+        # the author of the email follows the invoice, to receive the answers
+        self.assertIn(self.salesperson.partner_id, first.message_partner_ids)
         for invoice, customer, seller in (
             (first, self.customer, self.salesperson),
             (second, self.customer_2, self.salesperson),
