@@ -206,12 +206,12 @@ class CollectionExperimentResults(models.AbstractModel):
         before the start, credit sales in the period, receivable open at its
         end, and the part of it not yet due.
 
-        The items open on both days are read in one pass, as
-        collection.receivable's ``_collection_open_items_sql()`` reads those
-        of one day: the candidates are the items open now and those matched
-        after the opening day (a superset of those matched after ``today``);
-        an item's open amount on a day is its residual plus what the
-        matchings dated after that day took off it."""
+        The items open on either day are read once, with the matchings dated
+        after the opening day (a superset of those dated after ``today``):
+        the items open now, and the settled ones matched after one of the
+        days; an item's open amount on a day is its residual plus what the
+        matchings dated after that day took off it (collection.receivable's
+        ``_collection_open_items_sql()`` for one day)."""
         if assignments is None:
             assignments = self._collection_assignments(experiment)
         if not assignments:
@@ -236,25 +236,38 @@ class CollectionExperimentResults(models.AbstractModel):
                   GROUP BY line_id
                 ),
                 items AS (
+                    -- open now, with what was matched after each day
                     SELECT aml.partner_id, aml.date,
                            COALESCE(aml.date_maturity, aml.date) AS due,
-                           aml.amount_residual,
-                           NULL::numeric AS after_opening,
-                           NULL::numeric AS after_closing,
-                           TRUE AS open_now
+                           aml.amount_residual, later.after_opening,
+                           later.after_closing, TRUE AS open_now
                       FROM account_move_line aml
+                 LEFT JOIN later ON later.line_id = aml.id
                      WHERE %(item)s
                        AND (aml.reconciled IS NULL OR aml.reconciled = false
                             OR aml.reconciled IS NOT true)
-                       AND aml.id NOT IN (SELECT line_id FROM later)
                      UNION ALL
+                    -- settled now, open at the end of the opening day
                     SELECT aml.partner_id, aml.date,
                            COALESCE(aml.date_maturity, aml.date),
                            aml.amount_residual, later.after_opening,
-                           later.after_closing, aml.reconciled IS NOT TRUE
+                           later.after_closing, FALSE
                       FROM later
                       JOIN account_move_line aml ON aml.id = later.line_id
-                     WHERE %(item)s
+                     WHERE %(item)s AND aml.reconciled
+                       AND aml.date <= %(opening_day)s
+                     UNION ALL
+                    -- settled now, open at the end of today (dated after the
+                    -- opening day: the others are above)
+                    SELECT aml.partner_id, aml.date,
+                           COALESCE(aml.date_maturity, aml.date),
+                           aml.amount_residual, later.after_opening,
+                           later.after_closing, FALSE
+                      FROM later
+                      JOIN account_move_line aml ON aml.id = later.line_id
+                     WHERE later.after_closing IS NOT NULL
+                       AND %(item)s AND aml.reconciled
+                       AND aml.date > %(opening_day)s
                 ),
                 open_items AS (
                     SELECT rp.commercial_partner_id AS partner_id,
