@@ -180,6 +180,39 @@ class TestPortfolioKpis(CollectionCommon):
         self.assertEqual(policy_row["key"], self.policy.id)
         self.assertFigures(policy_row, {"receivable": 7800.0, "cei": kpis["cei"]})
 
+    def test_query_sums_only_the_breakdowns_asked_for(self):
+        """The report asks for two breakdowns and the open invoices by phase:
+        the same sums as the full query (the KPI history's), in one query that
+        leaves PostgreSQL's JIT setting as it found it."""
+        query = self.env["collection.portfolio.query"]
+        dates = [REPORT_DATE, PREVIOUS_DATE]
+        self.env.cr.execute("SET LOCAL jit = on")
+        full = query._collection_portfolio_sums(self.company, dates, 90)
+        report = query._collection_portfolio_sums(
+            self.company,
+            dates,
+            90,
+            breakdowns=("salesperson", "policy"),
+            open_by_phase=True,
+        )
+        self.env.cr.execute("SHOW jit")
+        self.assertEqual(self.env.cr.fetchone()[0], "on")
+        for full_sums, report_sums in zip(full, report, strict=True):
+            self.assertEqual(
+                set(report_sums) - {"aging", "open_by_phase"},
+                {"total", "salesperson", "policy"},
+            )
+            for key in ("total", "salesperson", "policy"):
+                self.assertEqual(report_sums[key], full_sums[key])
+        self.assertEqual(report[0]["aging"], full[0]["aging"])
+        # open on 03-31: A 1000, C 2000, D 4000, F 600, G 700 (E is a credit note)
+        self.assertAlmostEqual(
+            sum(values[0] for values in report[0]["open_by_phase"].values()), 8300.0
+        )
+        self.assertEqual(
+            sum(values[1] for values in report[0]["open_by_phase"].values()), 5
+        )
+
     def test_aging_and_top_debtors_are_the_aging_wizards(self):
         # B and C were paid (C in part) on 02-19 and 03-10, late: their amounts
         # and their payments' fall in different buckets that day. F, paid on
