@@ -243,11 +243,10 @@ class CollectionExperimentResults(models.AbstractModel):
                            later.after_closing, TRUE AS open_now
                       FROM account_move_line aml
                  LEFT JOIN later ON later.line_id = aml.id
-                     WHERE %(item)s
-                       AND (aml.reconciled IS NULL OR aml.reconciled = false
-                            OR aml.reconciled IS NOT true)
+                     WHERE %(item)s AND aml.reconciled IS NOT TRUE
                      UNION ALL
-                    -- settled now, open at the end of the opening day
+                    -- settled now, open at the end of the opening day (dated
+                    -- on or before it) or of today (matched after it)
                     SELECT aml.partner_id, aml.date,
                            COALESCE(aml.date_maturity, aml.date),
                            aml.amount_residual, later.after_opening,
@@ -255,19 +254,8 @@ class CollectionExperimentResults(models.AbstractModel):
                       FROM later
                       JOIN account_move_line aml ON aml.id = later.line_id
                      WHERE %(item)s AND aml.reconciled
-                       AND aml.date <= %(opening_day)s
-                     UNION ALL
-                    -- settled now, open at the end of today (dated after the
-                    -- opening day: the others are above)
-                    SELECT aml.partner_id, aml.date,
-                           COALESCE(aml.date_maturity, aml.date),
-                           aml.amount_residual, later.after_opening,
-                           later.after_closing, FALSE
-                      FROM later
-                      JOIN account_move_line aml ON aml.id = later.line_id
-                     WHERE later.after_closing IS NOT NULL
-                       AND %(item)s AND aml.reconciled
-                       AND aml.date > %(opening_day)s
+                       AND (aml.date <= %(opening_day)s
+                            OR later.after_closing IS NOT NULL)
                 ),
                 open_items AS (
                     SELECT rp.commercial_partner_id AS partner_id,
