@@ -618,14 +618,6 @@ class CollectionConversation(models.AbstractModel):
         return values
 
     @api.model
-    def _collection_send(self, moves, rendered=None):
-        """Email the customer of ``moves`` once, about them all (see
-        ``_collection_post`` and ``_collection_sent``); return the email."""
-        message = self._collection_post(moves, rendered=rendered)
-        self._collection_sent({moves: message})
-        return message
-
-    @api.model
     def _collection_post(self, moves, rendered=None):
         """Post the email to the customer of ``moves`` on their lead invoice and
         return it (its message); ``_collection_sent`` does the rest for many

@@ -428,8 +428,8 @@ class CollectionPlan(models.Model):
             payments[plan_id].append((day, amount))
         # what judging reads, for every plan at once (plan by plan, the
         # invoices, the installments and the policy cost some 10 ms a plan)
-        existing = set(plans.move_ids.exists().ids)
-        plans.move_ids.fetch(["state", "payment_state"])
+        existing = plans.move_ids.exists()
+        existing.fetch(["state", "payment_state"])
         plans.installment_ids.fetch(
             ["sequence", "date", "amount", "amount_paid", "state"]
         )
@@ -440,7 +440,7 @@ class CollectionPlan(models.Model):
                     plan._collection_judge(
                         payments[plan.id],
                         today,
-                        moves=plan.move_ids.filtered(lambda m, e=existing: m.id in e),
+                        moves=plan.move_ids & existing,
                         grace_days=grace_days.get(plan.id, 0),
                     )
             except Exception:  # noqa: BLE001 - logged, the others go on

@@ -336,17 +336,6 @@ class ResPartner(models.Model):
             return segment.policy_id
         return own or self.env.company.sudo().collection_policy_id
 
-    def _collection_experiment_policy(self):
-        """The policy of the customer's arm in the latest running experiment of
-        the current company that it is assigned to (none when not assigned).
-        The latest is the one of the highest id, as in the SQL form (ordering
-        by ``experiment_id desc`` would reverse the experiments' own order,
-        their start date first: the earliest)."""
-        self.ensure_one()
-        return self._collection_experiment_policies().get(
-            self.id, self.env["collection.policy"]
-        )
-
     def _collection_experiment_policies(self):
         """``{partner id: policy}`` of these customers' arms in the latest
         running experiment of the current company they are assigned to (those
