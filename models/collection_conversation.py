@@ -481,6 +481,7 @@ class CollectionConversation(models.AbstractModel):
         them all at once (``_collection_sent``), in the same transaction."""
         leads = {group: self._collection_lead(group) for group in groups}
         rendered = self._collection_render_mails(groups, leads)
+        self._collection_prepare_signup(rendered)
         sent = {}
         for group in groups:
             try:
@@ -493,6 +494,26 @@ class CollectionConversation(models.AbstractModel):
             except Exception as error:  # noqa: BLE001 - logged, retried tomorrow
                 self._collection_mail_failed(group, error)
         self._collection_sent(sent)
+
+    @api.model
+    def _collection_prepare_signup(self, rendered):
+        """The recipients of the ``rendered`` emails ready for the portal
+        signup link the email's button carries, in one write: posting an email
+        to a customer without a user prepares the signup of each recipient
+        (``signup_get_auth_param``), one write of each partner per email
+        otherwise (``res.partner.signup_prepare`` skips the unchanged)."""
+        partner_ids = {
+            partner_id
+            for values in rendered.values()
+            for partner_id in values.get("partner_ids") or []
+        }
+        if (
+            not partner_ids
+            or self.env["res.users"].sudo()._get_signup_invitation_scope() != "b2c"
+        ):
+            return
+        partners = self.env["res.partner"].sudo().browse(sorted(partner_ids))
+        partners.filtered(lambda partner: not partner.user_ids).signup_prepare()
 
     @api.model
     def _collection_render_mails(self, groups, leads):
