@@ -1,3 +1,6 @@
+import re
+from urllib.parse import unquote
+
 from freezegun import freeze_time
 
 from odoo.tests import tagged
@@ -321,6 +324,28 @@ class TestCollectionCustomerMail(CollectionCommon):
             second.name,
             first.message_ids.filtered(lambda m: m.message_type == "comment").body,
         )
+
+    def test_emails_carry_each_customer_its_own_portal_signup_link(self):
+        """Where customers may sign up to the portal (b2c), the button of each
+        email opens the invoice with a signup link of its own customer (the run
+        prepares all the recipients at once before posting)."""
+        self.env["ir.config_parameter"].sudo().set_param(
+            "auth_signup.invitation_scope", "b2c"
+        )
+        first = self._post_invoice(DUE, amount=100.0)
+        second = self._post_invoice(DUE, amount=200.0, partner=self.customer_2)
+        self._run(day(1))
+        Partner = self.env["res.partner"].sudo()
+        for invoice, customer in ((first, self.customer), (second, self.customer_2)):
+            email = invoice.message_ids.filtered(lambda m: m.message_type == "comment")
+            mail = self._outgoing(email)
+            tokens = re.findall(r"auth_signup_token=([^&\"']+)", mail.body_html)
+            self.assertTrue(tokens, "the button carries a signup token")
+            with freeze_time(day(1)):  # the token's validity runs from the email
+                self.assertEqual(
+                    Partner._get_partner_from_token(unquote(tokens[0])), customer
+                )
+            self.assertEqual(customer.sudo().signup_type, "signup")
 
     def test_emails_rendered_together_are_those_rendered_one_by_one(self):
         """The run compiles a template's body once for a batch of emails: each
