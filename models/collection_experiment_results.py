@@ -98,7 +98,7 @@ class CollectionExperimentResults(models.AbstractModel):
     def _collection_invoice_rows(self, experiment, today, assignments=None):
         """Per invoice of the assigned customers due from the start on: arm,
         amount, open amount, days from due date to full payment (None when not
-        paid), due date, activities created on it."""
+        paid), days from due date to ``today``, activities created on it."""
         if assignments is None:
             assignments = self._collection_assignments(experiment)
         if not assignments:
@@ -118,10 +118,14 @@ class CollectionExperimentResults(models.AbstractModel):
                        AND m.invoice_date_due >= %(start)s
                        AND m.invoice_date_due <= %(today)s
                 ), paid AS (
+                    -- the day each paid invoice was paid: its last matching
+                    -- (the others' days to pay are not counted)
                     SELECT l.move_id, MAX(apr.max_date) AS paid_on
                       FROM account_move_line l
                       JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
-                     WHERE l.move_id IN (SELECT id FROM moves)
+                     WHERE l.move_id IN (
+                               SELECT id FROM moves
+                                WHERE payment_state IN ('paid', 'in_payment'))
                        AND l.display_type = 'payment_term'
                   GROUP BY l.move_id
                 ), work AS (
@@ -145,7 +149,7 @@ class CollectionExperimentResults(models.AbstractModel):
                        CASE WHEN moves.payment_state IN ('paid', 'in_payment')
                             THEN paid.paid_on - moves.invoice_date_due
                        END,
-                       moves.invoice_date_due,
+                       %(today)s::date - moves.invoice_date_due,
                        COALESCE(work.done, 0) + COALESCE(planned.open, 0)
                   FROM moves
              LEFT JOIN paid ON paid.move_id = moves.id
@@ -417,18 +421,18 @@ class CollectionExperimentResults(models.AbstractModel):
             amount,
             residual,
             days,
-            due,
+            days_due,
             activities,
         ) in self._collection_invoice_rows(experiment, today, assignments):
             figures = arms[arm]
             figures["invoices"] += 1
             figures["amount"] += amount
             figures["activities"] += activities
-            if residual and due < today:
+            if residual and days_due > 0:
                 figures["overdue"] += residual
             if days is not None:
                 figures["days"].append(days)
-            if (today - due).days >= 30:
+            if days_due >= 30:
                 figures["due_30"] += 1
                 if days is not None and days <= 30:
                     figures["paid_30"] += 1
