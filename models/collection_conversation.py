@@ -223,9 +223,15 @@ class CollectionConversation(models.AbstractModel):
                 m.collection_mail_partner_id,
             )
         )
+        leads = {group: self._collection_lead(group) for group in handled.values()}
+        # the policies of all the lead invoices computed at once (each reads
+        # its customer's policy, experiment arm and segment)
+        self.env["account.move"].concat(*leads.values()).mapped(
+            "collection_policy_id.mail_interval_days"
+        )
         for (customer, company, recipient), group in handled.items():
             key = (customer.id, company.id)
-            lead = self._collection_lead(group)
+            lead = leads[group]
             interval = lead.collection_policy_id.mail_interval_days
             last = last_mail.get(key)
             if not recipient:

@@ -229,6 +229,9 @@ class CollectionMailing(models.AbstractModel):
             )
         )
         moves.invalidate_recordset(["access_token"])
+        # read back for all of them at once, not invoice by invoice when each
+        # email's links are rendered
+        moves.fetch(["access_token"])
 
     @api.model
     def _collection_copy_salesperson(self, moves, messages):
