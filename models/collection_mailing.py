@@ -258,6 +258,8 @@ class CollectionMailing(models.AbstractModel):
         if not moves:
             return
         today = fields.Date.context_today(moves)
+        # translated once for the thousands of lines of a go-live
+        days_after = self.env._("(%(days)s days after the stage's date)")
         bodies = {}
         for customer, customer_moves in moves.grouped("commercial_partner_id").items():
             customer_moves = customer_moves.sorted(
@@ -268,10 +270,11 @@ class CollectionMailing(models.AbstractModel):
                 Markup("<li>%s %s</li>")
                 % (
                     move._get_html_link(),
-                    self.env._(
-                        "(%(days)s days after the stage's date)",
-                        days=(today - move.collection_date_due).days - stage.day_offset,
-                    ),
+                    days_after
+                    % {
+                        "days": (today - move.collection_date_due).days
+                        - stage.day_offset
+                    },
                 )
                 for move in listed
             )
