@@ -5,8 +5,9 @@ from lxml import html
 from markupsafe import Markup
 
 from odoo import api, models
-from odoo.addons.base.models.res_lang import intersperse
 from odoo.tools import get_lang, safe_eval
+
+from odoo.addons.base.models.res_lang import intersperse
 
 
 def batch_format_amount(env):
@@ -23,7 +24,7 @@ def batch_format_amount(env):
             data = get_lang(env, lang_code)
             symbol = currency.symbol or ""
             spec = specs[key] = (
-                "%.{0}f".format(currency.decimal_places),
+                f"%.{currency.decimal_places}f",
                 ast.literal_eval(data.grouping),
                 data.thousands_sep or "",
                 data.decimal_point,
