@@ -19,20 +19,6 @@ _logger = logging.getLogger(__name__)
 # invoices among those of the whole batch)
 MAIL_RENDER_BATCH = 50
 MAIL_RENDER_MAX_INVOICES = 500
-# the fields of the invoices listed in an email's table
-MAIL_LISTED_FIELDS = [
-    "name",
-    "invoice_date",
-    "collection_date_due",
-    "amount_residual",
-    "currency_id",
-    "access_token",
-    "move_type",
-    "state",
-    "payment_state",
-    "collection_excluded",
-    "company_currency_id",
-]
 # the template's fields the emails need, as Odoo's composer renders them
 MAIL_RENDER_FIELDS = (
     "attachment_ids",
@@ -614,14 +600,13 @@ class CollectionConversation(models.AbstractModel):
             ).ids
             for group in groups
         }
-        # what each email's table shows of the invoices it lists, read and
-        # computed for the whole batch at once (the table of each email, a
-        # union of its invoices, would read and compute them email by email)
+        # the invoices the emails list, read and their days overdue and portal
+        # address computed for the whole batch at once (each email's table, a
+        # union of its own invoices, would read and compute them email by email)
         listed = (
             self.env["account.move"].concat(*groups)
             | self.env["account.move"].browse(lead_ids).collection_open_invoice_ids
         )
-        listed.fetch(MAIL_LISTED_FIELDS)
         listed.mapped("collection_days_overdue")
         listed.mapped("access_url")
         values = template.with_context(
