@@ -1,45 +1,25 @@
-import ast
 from functools import lru_cache
 
 from lxml import html
 from markupsafe import Markup
 
 from odoo import api, models
-from odoo.tools import get_lang, safe_eval
+from odoo.tools import safe_eval
 
-from odoo.addons.base.models.res_lang import intersperse
+from .collection_format import amount_formatter
 
 
 def batch_format_amount(env):
     """``format_amount`` of the rendering context (``tools.format_amount``),
-    with each currency's and language's formatting looked up once for a
-    batch instead of at every amount (the language's data read and its
-    grouping parsed each time: most of the cost of an amount)."""
-    specs = {}
+    with a formatter per currency and language for the batch
+    (``amount_formatter``) instead of the language read at every amount."""
+    formatters = {}
 
     def format_amount(amount, currency, lang_code=False):
         key = (currency.id, lang_code)
-        spec = specs.get(key)
-        if spec is None:
-            data = get_lang(env, lang_code)
-            symbol = currency.symbol or ""
-            spec = specs[key] = (
-                f"%.{currency.decimal_places}f",
-                ast.literal_eval(data.grouping),
-                data.thousands_sep or "",
-                data.decimal_point,
-                f"{symbol}\N{NO-BREAK SPACE}" if currency.position == "before" else "",
-                f"\N{NO-BREAK SPACE}{symbol}" if currency.position != "before" else "",
-            )
-        fmt, grouping, thousands_sep, decimal_point, pre, post = spec
-        parts = (fmt % currency.round(amount)).split(".")
-        parts[0] = intersperse(parts[0], grouping, thousands_sep)[0]
-        formatted = (
-            decimal_point.join(parts)
-            .replace(" ", "\N{NO-BREAK SPACE}")
-            .replace("-", "-\N{ZERO WIDTH NO-BREAK SPACE}")
-        )
-        return f"{pre}{formatted}{post}"
+        if key not in formatters:
+            formatters[key] = amount_formatter(env, currency, lang_code)
+        return formatters[key](amount)
 
     return format_amount
 

@@ -1,4 +1,3 @@
-import ast
 import io
 import logging
 import re
@@ -8,8 +7,7 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter
 
-from odoo.addons.base.models.res_lang import intersperse
-
+from ..models.collection_format import amount_formatter
 from ..models.collection_receivable import COLLECTION_AGING_LIMITS
 
 _logger = logging.getLogger(__name__)
@@ -142,25 +140,7 @@ class CollectionStatementReport(models.AbstractModel):
                 dates[value] = tools.format_date(self.env, value, lang_code=lang.code)
             return dates[value]
 
-        grouping = ast.literal_eval(lang.grouping)
-        separator, point = lang.thousands_sep or "", lang.decimal_point
-        number_format = f"%.{currency.decimal_places}f"
-        symbol = currency.symbol or ""
-        before = currency.position == "before"
-
-        def amount_text(value):
-            parts = (number_format % currency.round(value)).split(".")
-            parts[0] = intersperse(parts[0], grouping, separator)[0]
-            number = (
-                point.join(parts)
-                .replace(" ", "\N{NO-BREAK SPACE}")
-                .replace("-", "-\N{ZERO WIDTH NO-BREAK SPACE}")
-            )
-            if before:
-                return f"{symbol}\N{NO-BREAK SPACE}{number}"
-            return f"{number}\N{NO-BREAK SPACE}{symbol}"
-
-        return date_text, amount_text
+        return date_text, amount_formatter(self.env, currency, lang.code)
 
     @api.model
     def _collection_statement_payments(self, customers, date_at, company):

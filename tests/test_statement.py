@@ -112,7 +112,8 @@ class TestCustomerStatement(AgingCommon):
 
     def test_lines_written_as_odoo_formats_dates_and_amounts(self):
         """The statement's lines are formatted once per call, not by a widget per
-        cell: they read as Odoo's format_date and format_amount, per language."""
+        cell: they read as Odoo's format_date and format_amount, per language
+        (the amount formatter is the one the customer emails' tables use)."""
         self._load_spanish()
         euro = self.env.ref("base.EUR")
         report = self.env[STATEMENT_MODEL]
