@@ -312,9 +312,19 @@ class AccountMove(models.Model):
             operator, value, fields.Date.context_today(self)
         )
 
-    @api.depends("company_id", "commercial_partner_id")
+    @api.depends("move_type", "company_id", "commercial_partner_id")
     def _compute_collection_policy_id(self):
-        for company, moves in self.grouped("company_id").items():
+        # only a customer invoice with its customer and company follows a policy:
+        # a new invoice in its form (no customer yet), a bill or an entry has none
+        followed = self.filtered(
+            lambda move: (
+                move.move_type == "out_invoice"
+                and move.commercial_partner_id
+                and move.company_id
+            )
+        )
+        (self - followed).collection_policy_id = False
+        for company, moves in followed.grouped("company_id").items():
             customers = moves.commercial_partner_id.with_company(company)
             # the experiments' arms of all the customers in one query
             arms = customers._collection_experiment_policies()

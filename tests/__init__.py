@@ -8,6 +8,7 @@ from . import test_controls_invoices
 from . import test_controls_more
 from . import test_controls_promises
 from . import test_controls_run
+from . import test_core_moves
 from . import test_customer_conversation
 from . import test_customer_mail
 from . import test_engine
