@@ -1,7 +1,7 @@
 # Two commands for a newcomer (see README.md):
 #   make run   - demo database with realistic data, crons run once, server on localhost:8069
 #   make test  - the whole test suite on a fresh database
-.PHONY: run test demo test-odoo-account bench lint pot screenshots
+.PHONY: run test demo test-odoo-core test-odoo-account bench lint pot screenshots
 
 run:
 	tools/run_demo.sh
@@ -11,6 +11,10 @@ demo:
 
 test:
 	tools/run_tests.sh
+
+# Odoo's own tests of what the addon extends, with it installed (part of `make test`).
+test-odoo-core:
+	tools/run_odoo_core_tests.sh
 
 # Odoo's own 'account' tests with the addon installed (long: not part of CI).
 test-odoo-account:

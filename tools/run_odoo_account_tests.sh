@@ -8,6 +8,7 @@
 #                    failure comes from the addon
 #   TEST_TAGS        Odoo test tags (default /account)
 #   TEMPLATE_DB      start from a database that has 'account' installed
+#   EXTRA_MODULES    comma-separated modules installed beside it (e.g. account_payment)
 # Usage: tools/run_odoo_account_tests.sh   (make test-odoo-account)
 source "$(dirname "$0")/odoo_env.sh"
 
@@ -15,28 +16,35 @@ DB="${ACCOUNT_TEST_DB:-account_collections_odoo_account}"
 TAGS="${TEST_TAGS:-/account}"
 MODULE="account_collections"
 [ -n "${WITHOUT_ADDON:-}" ] && MODULE="account"
+MODULE="$MODULE${EXTRA_MODULES:+,$EXTRA_MODULES}"
 LOG_DIR="$BUILD_DIR/logs"
-LOG="$LOG_DIR/odoo-account-tests${WITHOUT_ADDON:+-without-addon}.log"
+LOG="$LOG_DIR/${LOG_NAME:-odoo-account-tests}${WITHOUT_ADDON:+-without-addon}.log"
 sync_addon
 mkdir -p "$LOG_DIR"
-rm -f "$LOG" "$LOG_DIR/odoo-account-install.log"
+INSTALL_LOG="$LOG_DIR/${LOG_NAME:-odoo-account-tests}-install.log"
+rm -f "$LOG" "$INSTALL_LOG"
 
 echo "== fresh database $DB, installing $MODULE"
 dropdb --if-exists "$DB"
 createdb ${TEMPLATE_DB:+-T "$TEMPLATE_DB"} "$DB"
 odoo_bin -d "$DB" --addons-path="$ADDONS_PATH" --without-demo=all -i "$MODULE" \
-    --stop-after-init --logfile="$LOG_DIR/odoo-account-install.log" \
-    || die "installing $MODULE failed (log: $LOG_DIR/odoo-account-install.log)"
+    --stop-after-init --logfile="$INSTALL_LOG" \
+    || die "installing $MODULE failed (log: $INSTALL_LOG)"
 
 echo "== Odoo's tests '$TAGS' (log: $LOG)"
 set +e
 odoo_bin -d "$DB" --addons-path="$ADDONS_PATH" --without-demo=all --test-tags "$TAGS" \
-    --stop-after-init --http-interface=127.0.0.1 --logfile="$LOG"
+    --stop-after-init --http-interface=127.0.0.1 --http-port="${HTTP_PORT:-8069}" --logfile="$LOG"
 status=$?
 set -e
 
 echo "== summary"
-grep -E "error\(s\) of [0-9]+ tests" "$LOG" | tail -n 1 | sed -E 's/^.*(INFO|ERROR) [^ ]+ [^ ]+: //'
+summary="$(grep -E "error\(s\) of [0-9]+ tests" "$LOG" | tail -n 1 | sed -E 's/^.*(INFO|ERROR) [^ ]+ [^ ]+: //')"
+echo "${summary:-no test summary in the log}"
+if [ -z "$summary" ] || echo "$summary" | grep -qE ' of 0 tests'; then
+    echo "ERROR: no test ran for '$TAGS'" >&2
+    [ "$status" -eq 0 ] && status=1
+fi
 failed="$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ ERROR [^ ]+ odoo\.addons\.[a-z_]+\.tests[^ ]*: (FAIL|ERROR): ' "$LOG" \
     | sed -E 's/^.* (FAIL|ERROR): /\1: /' | sort | uniq)"
 if [ -n "$failed" ]; then

@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh database: installs the addon, runs pytest-odoo,
-# and fails when the Odoo log of the install or of the tests has a WARNING or an
-# ERROR from the addon.  Usage: tools/run_tests.sh [extra pytest args]
+# Runs the whole test suite on a fresh database: Odoo's own tests of what the addon
+# extends (tools/run_odoo_core_tests.sh), then installs the addon, runs pytest-odoo,
+# and fails when any of them fails or the Odoo log of the install or of the tests
+# has a WARNING or an ERROR from the addon.  Usage: tools/run_tests.sh [extra pytest args]
 # TEST_DB, HTTP_PORT and BUILD_DIR let several runs share one machine.
 source "$(dirname "$0")/odoo_env.sh"
 # pytest-odoo and websocket-client (requirements-test.txt), installed when missing
 PYTHON="$PYTHON" "$REPO_ROOT/tools/ensure_requirements.sh" requirements-test.txt \
     pytest_odoo websocket
+
+# Odoo's own tests of what the addon extends (tools/run_odoo_core_tests.sh), on a
+# database of their own, when the whole suite runs (no test file named) unless
+# SKIP_ODOO_CORE=1: their result decides the exit status with the suite's.
+core_status=0
+run_core=1
+for arg in "$@"; do
+    case "$arg" in tests/*|tests|-k) run_core=0 ;; esac
+done
+if [ "$run_core" = 1 ] && [ -z "${SKIP_ODOO_CORE:-}" ]; then
+    echo "== Odoo's own tests of what the addon extends"
+    "$REPO_ROOT/tools/run_odoo_core_tests.sh" || core_status=$?
+fi
 
 DB="${TEST_DB:-account_collections_test}"
 LOG_DIR="$BUILD_DIR/logs"
@@ -19,6 +33,14 @@ dropdb --if-exists "$DB"
 # TEMPLATE_DB (development only): start from a database that already has 'account'
 # installed, to skip most of the install time. CI and the README use a fresh database.
 createdb ${TEMPLATE_DB:+-T "$TEMPLATE_DB"} "$DB"
+if [ -n "${TEMPLATE_DB:-}" ]; then
+    # the template's attachments live in its filestore: the copy needs them too
+    FILESTORE="${ODOO_DATA_DIR:-$HOME/.local/share/Odoo}/filestore"
+    if [ -d "$FILESTORE/$TEMPLATE_DB" ]; then
+        mkdir -p "$FILESTORE/$DB"
+        cp -rn "$FILESTORE/$TEMPLATE_DB/." "$FILESTORE/$DB/"
+    fi
+fi
 
 CONF="$BUILD_DIR/odoo-test.conf"
 cat > "$CONF" <<CONF
@@ -65,5 +87,9 @@ if [ -n "$problems" ]; then
     echo "$problems" >&2
     echo "ERROR: the Odoo log has errors, or warnings from account_collections (above)" >&2
     [ "$status" -eq 0 ] && status=1
+fi
+if [ "$core_status" -ne 0 ]; then
+    echo "ERROR: Odoo's own tests of what the addon extends failed (above)" >&2
+    [ "$status" -eq 0 ] && status=$core_status
 fi
 exit "$status"
