@@ -140,12 +140,18 @@ class CollectionKpiDashboard(models.AbstractModel):
 
     @api.model
     def _collection_trend_charts(
-        self, company, week_ends, dimension="company", key=False, **size
+        self, company, week_ends, dimension="company", key=False, latest=None, **size
     ):
         """The line charts of the trend figures over ``week_ends``: ``[{key,
         label, value (the last week's, formatted), change (since the first
-        week with a value, with its date), chart (TrendChart)}]``."""
+        week with a value, with its date), chart (TrendChart)}]``.
+
+        :param latest: ``{figure: value}`` of the last day of ``week_ends``,
+            computed by the caller (the report's headline) rather than read
+            from the history: the charts end on the figures shown above them."""
         series = self._collection_series(company, week_ends, dimension, key)
+        if latest is not None:
+            series[week_ends[-1]] = latest
         fmt = PortfolioFormatter(self.env, company.currency_id)
         labels = self._collection_figure_labels()
         short_dates = self._collection_short_dates(week_ends)
@@ -185,28 +191,47 @@ class CollectionKpiDashboard(models.AbstractModel):
         return charts
 
     @api.model
-    def _collection_report_trend(self, company, date_to):
-        """The weekly report's trend charts: the company's last 12 weeks ending
-        on or before ``date_to``, or ``[]`` when fewer than two are stored.
-        The caller has checked that the user may see the company's portfolio."""
-        snapshots = self.env["collection.kpi.snapshot"].sudo()
-        week_end = self.env["collection.kpi.history"]._collection_week_end(
-            date_to + timedelta(days=1)
+    def _collection_report_trend(self, company, kpis):
+        """The weekly report's trend charts for the report's figures ``kpis``
+        (``collection.portfolio.report._collection_kpis()``): the stored weeks
+        before the report's date, then the report's date itself with the
+        report's own headline figures, so that each chart ends on the card
+        above it; ``[]`` when the history has no week before that date. The
+        caller has checked that the user may see the company's portfolio."""
+        date_to = kpis["date_to"]
+        history = self.env["collection.kpi.history"]
+        # the weeks ended before the report's date (a Sunday report: its own
+        # week is the last point, taken from the headline)
+        last_week = history._collection_week_end(date_to)
+        days = [
+            last_week - timedelta(weeks=back)
+            for back in range(REPORT_TREND_WEEKS - 2, -1, -1)
+        ] + [date_to]
+        stored = (
+            self.env["collection.kpi.snapshot"]
+            .sudo()
+            .search_count(
+                [
+                    ("company_id", "=", company.id),
+                    ("dimension", "=", "company"),
+                    ("date", "in", days[:-1]),
+                ]
+            )
         )
-        week_ends = [
-            week_end - timedelta(weeks=back)
-            for back in range(REPORT_TREND_WEEKS - 1, -1, -1)
-        ]
-        stored = snapshots.search_count(
-            [
-                ("company_id", "=", company.id),
-                ("dimension", "=", "company"),
-                ("date", "in", week_ends),
-            ]
-        )
-        if stored < 2:
+        if not stored:
             return []
-        return self.sudo()._collection_trend_charts(company, week_ends)
+        return self.sudo()._collection_trend_charts(
+            company, days, latest=self._collection_headline_figures(kpis)
+        )
+
+    @api.model
+    def _collection_headline_figures(self, kpis):
+        """``{figure: value}`` of the trend figures in the report's ``kpis``,
+        in the history's units (the overdue ratio in percent)."""
+        figures = {figure: kpis.get(figure) for figure in TREND_FIGURES}
+        if figures["overdue_ratio"] is not None:
+            figures["overdue_ratio"] *= 100.0
+        return figures
 
     # -------------------------------------------------------------------------
     # The dashboard

@@ -35,8 +35,13 @@ class CollectionPortfolioDelivery(models.AbstractModel):
         running the action again in the same week sends nothing more.
         """
         today = fields.Date.context_today(self)
-        self.env["collection.kpi.history"]._collection_snapshot_week(today)
+        history = self.env["collection.kpi.history"]
+        history._collection_snapshot_week(today)
         week = self._collection_week(today)
+        # the report is about the week that ended (as of its Sunday), the week
+        # whose snapshot was just stored: its cards and its trend's last point
+        # are the same figures
+        report_date = history._collection_week_end(today)
         todo = self._collection_weekly_todo(week)
         batch = todo[:batch_size]
         by_company = {}
@@ -44,7 +49,7 @@ class CollectionPortfolioDelivery(models.AbstractModel):
             by_company.setdefault(company, self.env["res.users"])
             by_company[company] |= user
         for company, users in by_company.items():
-            self._collection_deliver(company, users, today, week=week)
+            self._collection_deliver(company, users, report_date, week=week)
         remaining = len(todo) - len(batch)
         _logger.info(
             "Weekly portfolio report: %s recipients handled, %s remaining",
@@ -293,8 +298,9 @@ class CollectionPortfolioDelivery(models.AbstractModel):
 
     @api.model
     def _collection_send_now(self, company, users):
-        """Send the report of ``company`` to ``users`` now (a test of the weekly
-        sending; not counted as this week's delivery)."""
+        """Send the report of ``company`` to ``users`` now, as the weekly action
+        would (a test of the weekly sending; not counted as this week's
+        delivery)."""
         if not self.env.user.has_group("account_collections.group_collection_manager"):
             raise AccessError(
                 self.env._("Only collection managers can send the portfolio report.")
@@ -303,6 +309,8 @@ class CollectionPortfolioDelivery(models.AbstractModel):
             raise AccessError(
                 self.env._("You are not allowed in %(company)s.", company=company.name)
             )
-        return self._collection_deliver(
-            company, users, fields.Date.context_today(self), week=False
+        # as the weekly action would send it: as of the week that ended
+        report_date = self.env["collection.kpi.history"]._collection_week_end(
+            fields.Date.context_today(self)
         )
+        return self._collection_deliver(company, users, report_date, week=False)

@@ -125,7 +125,7 @@ class ReportPortfolioStatus(models.AbstractModel):
             "fmt": PortfolioFormatter(self.env, currency),
             "aging_bars": self._collection_aging_bars(kpis["aging"]),
             "trend": self.env["collection.kpi.dashboard"]._collection_report_trend(
-                company, kpis["date_to"]
+                company, kpis
             ),
             "dispute_reasons": self._collection_dispute_reasons(company, kpis),
         }

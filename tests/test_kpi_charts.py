@@ -97,7 +97,7 @@ class TestKpiCharts(KpiHistoryCommon, HttpCase):
                 self.env["ir.actions.report"]
                 .with_user(self.manager)
                 ._render_qweb_html(
-                    self.report, self.company.ids, data={"date_to": "2026-04-06"}
+                    self.report, self.company.ids, data={"date_to": "2026-04-05"}
                 )[0]
             )
         self.assertEqual(html.count("<svg"), 4)
@@ -126,7 +126,7 @@ class TestKpiCharts(KpiHistoryCommon, HttpCase):
                 self.env["ir.actions.report"]
                 .with_context(force_report_rendering=True)
                 ._render_qweb_pdf(
-                    self.report, self.company.ids, data={"date_to": "2026-04-06"}
+                    self.report, self.company.ids, data={"date_to": "2026-04-05"}
                 )
             )
         self.assertEqual(report_type, "pdf")
@@ -137,6 +137,55 @@ class TestKpiCharts(KpiHistoryCommon, HttpCase):
         self.assertIn("Trends over 12 weeks", text)
         self.assertIn("Jan 18", text)
         self.assertIn("Apr 5", text)
+
+    def test_cards_and_trend_tell_one_week(self):
+        """The weekly report is as of the Sunday of the week that ended: its
+        cards, and each trend chart's last point, are the same figures, even
+        when the week's stored snapshot no longer matches the ledger."""
+        self._backfill()
+        self._weekly_run()
+        log = self.env["collection.report.log"].search(
+            [("user_id", "=", self.manager.id), ("state", "=", "sent")]
+        )
+        self.assertEqual(log.report_date, WEEK_END)
+        # a payment dated in that week, registered after its snapshot was stored
+        invoice = self.env["account.move"].search(
+            [
+                ("move_type", "=", "out_invoice"),
+                ("company_id", "=", self.company.id),
+                ("payment_state", "=", "not_paid"),
+                ("state", "=", "posted"),
+                ("invoice_date", "<", WEEK_END),
+            ],
+            limit=1,
+        )
+        self._pay(invoice, pay_date=WEEK_END)
+        dashboard = self.env["collection.kpi.dashboard"]
+        with freeze_time(NEXT_MONDAY):
+            page = self.env[
+                "report.account_collections.report_portfolio_status"
+            ]._get_report_values(self.company.ids, {"date_to": str(WEEK_END)})["pages"][
+                self.company.id
+            ]
+        kpis = page["kpis"]
+        headline = dashboard._collection_headline_figures(kpis)
+        self.assertNotEqual(
+            headline["overdue"],
+            self._last_figures()["overdue"],
+            "the stored week is stale: the payment came after it",
+        )
+        fmt = page["fmt"]
+        self.assertEqual(len(page["trend"]), 4)
+        for chart in page["trend"]:
+            figure = chart["key"]
+            last_day, last_value = chart["chart"].points[-1]
+            self.assertEqual(last_value, headline[figure], figure)
+            self.assertEqual(
+                chart["value"],
+                dashboard._collection_format(fmt, figure, headline[figure]),
+            )
+            self.assertEqual(len(chart["chart"].points), 12)
+        self.assertEqual(last_day, "Apr 5")
 
     def test_no_history_yet(self):
         with freeze_time(NEXT_MONDAY):
