@@ -535,6 +535,47 @@ class CollectionReceivable(models.AbstractModel):
         return labels
 
     # -------------------------------------------------------------------------
+    # When the customer is expected to pay
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_expected_payment_sql(
+        self, today, partner, company, date_due, avg_days_late
+    ):
+        """SQL: the day the customer ``partner`` (SQL of a commercial partner
+        id) is expected to pay in ``company``, never before ``today``: the
+        first date it committed to (its open promises to pay, the installments
+        still to pay of its open payment plans), else its oldest open due date
+        ``date_due`` moved by its average days late ``avg_days_late``. The one
+        rule of the worklists' *Expected Payment*."""
+        return SQL(
+            """
+            GREATEST(%(today)s::date, COALESCE(
+                LEAST(
+                    (SELECT MIN(ep.promised_date)
+                       FROM collection_promise ep
+                      WHERE ep.state = 'open'
+                        AND ep.partner_id = %(partner)s
+                        AND ep.company_id = %(company)s),
+                    (SELECT MIN(ei.date)
+                       FROM collection_plan_installment ei
+                       JOIN collection_plan epl ON epl.id = ei.plan_id
+                      WHERE epl.state = 'open'
+                        AND ei.state != 'paid'
+                        AND epl.partner_id = %(partner)s
+                        AND epl.company_id = %(company)s)
+                ),
+                %(date_due)s + ROUND(COALESCE(%(avg)s, 0))::integer
+            ))
+            """,
+            today=today,
+            partner=partner,
+            company=company,
+            date_due=date_due,
+            avg=avg_days_late,
+        )
+
+    # -------------------------------------------------------------------------
     # Money received and not yet matched
     # -------------------------------------------------------------------------
 

@@ -26,6 +26,44 @@ class CollectionWorklist(models.Model):
     _name = "collection.worklist"
     _description = "Collection Worklist"
     _auto = False
+    # what the query reads: pending changes to them are written before it runs
+    _depends = {
+        "mail.activity": [
+            "res_model",
+            "res_id",
+            "active",
+            "collection_stage_id",
+            "collection_promise_id",
+            "user_id",
+            "date_deadline",
+            "activity_type_id",
+            "summary",
+        ],
+        "account.move": [
+            "move_type",
+            "state",
+            "payment_state",
+            "collection_excluded",
+            "amount_residual",
+            "amount_residual_signed",
+            "commercial_partner_id",
+            "company_id",
+            "collection_date_due",
+            "invoice_date_due",
+            "collection_phase",
+        ],
+        "collection.promise": [
+            "state",
+            "partner_id",
+            "company_id",
+            "user_id",
+            "promised_date",
+            "move_ids",
+        ],
+        "collection.plan": ["state", "partner_id", "company_id"],
+        "collection.plan.installment": ["plan_id", "date", "state"],
+        "res.partner": ["collection_avg_days_late"],
+    }
     _order = "priority desc, date_deadline, id"
     _rec_name = "summary"
 
@@ -62,8 +100,9 @@ class CollectionWorklist(models.Model):
     date_expected = fields.Date(
         string="Expected Payment",
         readonly=True,
-        help="Due date moved by the customer's amount-weighted average days late on "
-        "their paid invoices.",
+        help="When the customer is expected to pay, never before today: the "
+        "first date of its open promises to pay and payment plan installments, "
+        "else its oldest open due date moved by its average days late.",
     )
     score_amount = fields.Float(
         string="Amount Points",
@@ -201,7 +240,7 @@ class CollectionWorklist(models.Model):
                     ON b.partner_id = i.partner_id AND b.company_id = i.company_id
             )
             SELECT s.*,
-                   (s.date_due + ROUND(s.avg_days_late)::integer) AS date_expected,
+                   %(expected)s AS date_expected,
                    s.score_amount + s.score_days + s.score_broken + s.score_history
                        AS priority
               FROM scored s
@@ -210,6 +249,13 @@ class CollectionWorklist(models.Model):
             phases=[phase for phase, _label in COLLECTION_PHASES],
             score_amount=self._collection_score_amount_sql(SQL("i.amount_overdue")),
             score_days=self._collection_score_days_sql(SQL("i.days_overdue")),
+            expected=self.env["collection.receivable"]._collection_expected_payment_sql(
+                today,
+                SQL("s.partner_id"),
+                SQL("s.company_id"),
+                SQL("s.date_due"),
+                SQL("s.avg_days_late"),
+            ),
         )
 
     @api.model

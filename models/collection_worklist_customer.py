@@ -19,6 +19,13 @@ class CollectionWorklistCustomer(models.Model):
     _name = "collection.worklist.customer"
     _description = "Collection Worklist by Customer"
     _auto = False
+    # what the query reads beside the worklist's rows (and what they read)
+    _depends = {
+        "collection.worklist": [],
+        "collection.dispute": ["state", "partner_id", "company_id"],
+        "collection.payment.claim": ["state", "partner_id", "company_id"],
+        "collection.contact": ["partner_id", "company_id", "date", "outcome"],
+    }
     _order = "priority desc, date_deadline, id"
     _rec_name = "partner_id"
 
@@ -74,8 +81,9 @@ class CollectionWorklistCustomer(models.Model):
     date_expected = fields.Date(
         string="Expected Payment",
         readonly=True,
-        help="The oldest open invoice's due date moved by the customer's "
-        "amount-weighted average days late on their paid invoices.",
+        help="When the customer is expected to pay, never before today: the "
+        "first date of its open promises to pay and payment plan installments, "
+        "else its oldest open due date moved by its average days late.",
     )
     score_amount = fields.Float(
         string="Amount Points",
@@ -200,7 +208,7 @@ class CollectionWorklistCustomer(models.Model):
                     ON c.partner_id = g.partner_id AND c.company_id = g.company_id
             )
             SELECT s.*,
-                   (s.date_due + ROUND(s.avg_days_late)::integer) AS date_expected,
+                   %(expected)s AS date_expected,
                    s.score_amount + s.score_days + s.score_broken + s.score_history
                        AS priority
               FROM scored s
@@ -214,6 +222,13 @@ class CollectionWorklistCustomer(models.Model):
             ),
             score_days=worklist._collection_score_days_sql(
                 SQL("COALESCE(d.days_overdue, 0)")
+            ),
+            expected=receivable._collection_expected_payment_sql(
+                today,
+                SQL("s.partner_id"),
+                SQL("s.company_id"),
+                SQL("s.date_due"),
+                SQL("s.avg_days_late"),
             ),
         )
 

@@ -1,5 +1,6 @@
 import math
 
+from odoo import Command
 from odoo.tests import freeze_time, tagged
 
 from .common import DUE, day
@@ -36,7 +37,9 @@ class TestCollectionWorklist(PromiseCommon):
                 top.priority, top.score_amount + top.score_days, places=1
             )
             self.assertEqual(
-                top.date_expected, DUE, "no history: expected on the due date"
+                top.date_expected,
+                day(20),
+                "no history: the due date, but never before today",
             )
             self.assertEqual(rows[1].days_overdue, 1)
         with freeze_time(day(21)):
@@ -57,6 +60,8 @@ class TestCollectionWorklist(PromiseCommon):
         self.assertEqual(self.customer_2.collection_avg_days_late, 12.0)
         self.assertEqual(self.customer_2.collection_promise_broken_count, 1)
 
+        # read as on day 4 (the expected payment is never before today)
+        self.enterContext(freeze_time(day(4)))
         rows = self._rows()
         globex_rows = rows.filtered(lambda r: r.move_id == globex)
         acme_row = rows.filtered(lambda r: r.move_id == acme)
@@ -68,8 +73,43 @@ class TestCollectionWorklist(PromiseCommon):
             self.assertEqual(row.avg_days_late, 12.0)
             self.assertEqual(row.date_expected, day(12))
             self.assertGreater(row.priority, acme_row.priority)
-        self.assertEqual(acme_row.date_expected, DUE)
+        self.assertEqual(acme_row.date_expected, day(4), "due, no history: today")
         self.assertEqual(rows[-1], acme_row)
+
+    def test_expected_payment_is_what_the_customer_committed_to(self):
+        invoice = self._post_invoice(DUE, amount=900.0)
+        self._run(day(1))
+        with freeze_time(day(30)):
+            row = self._rows().filtered(lambda r: r.move_id == invoice)
+            self.assertEqual(row.date_expected, day(30), "never in the past")
+        promise = self._promise(invoice, day(37), on=day(30))
+        with freeze_time(day(31)):
+            self.env["collection.worklist"].invalidate_model()
+            rows = self._rows().filtered(lambda r: r.move_id == invoice)
+            self.assertTrue(rows)
+            for row in rows:
+                self.assertEqual(row.date_expected, promise.promised_date)
+        promise.with_user(self.salesperson).action_cancel()
+        with freeze_time(day(31)):
+            plan = (
+                self.env["collection.plan"]
+                .with_user(self.salesperson)
+                .create(
+                    {
+                        "move_ids": [Command.set(invoice.ids)],
+                        "installment_ids": [
+                            Command.create({"date": day(45), "amount": 450.0}),
+                            Command.create({"date": day(75), "amount": 450.0}),
+                        ],
+                    }
+                )
+            )
+        with freeze_time(day(31)):
+            self.env["collection.worklist"].invalidate_model()
+            row = self._rows().filtered(lambda r: r.move_id == invoice)
+            self.assertEqual(
+                row.date_expected, plan.installment_ids[0].date, "the next installment"
+            )
 
     def test_promises_due_today_and_logging_from_a_row(self):
         invoice = self._post_invoice(DUE, amount=800.0)

@@ -45,7 +45,9 @@ class TestWorklistByCustomer(RpcCommon):
             self.assertEqual(top.amount_overdue, 3500.0)
             self.assertEqual(top.amount_residual, 4200.0)
             self.assertEqual(top.days_overdue, 12, "its oldest overdue invoice")
-            self.assertEqual(top.date_expected, day(-3), "no history: oldest due date")
+            self.assertEqual(
+                top.date_expected, day(9), "oldest due date, but never before today"
+            )
             self.assertAlmostEqual(top.score_amount, round(10 * math.log10(3501), 1))
             self.assertEqual(top.score_days, 3.0)
             self.assertEqual(top.score_broken, 0.0)
