@@ -5,15 +5,18 @@ from odoo import http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.http import request
 
-from odoo.addons.portal.controllers.portal import CustomerPortal
+from odoo.addons.account.controllers.portal import PortalAccount
 
 from ..models.collection_portal import CollectionRateLimitError
 
+ANSWER_KINDS = ("promise", "dispute", "paid")
 
-class CollectionCustomerPortal(CustomerPortal):
+
+class CollectionCustomerPortal(PortalAccount):
     """The customer's collections page: a portal user of the customer, or
-    whoever follows the (signed, expiring) link of a collection email. Thin:
-    every check is collection.portal's."""
+    whoever follows the (signed, expiring) link of a collection email; and the
+    answers on an invoice's portal page, for that invoice only, to whoever may
+    see it. Thin: every check is collection.portal's."""
 
     def _prepare_home_portal_values(self, counters):
         values = super()._prepare_home_portal_values(counters)
@@ -71,9 +74,7 @@ class CollectionCustomerPortal(CustomerPortal):
                 "customer": customer,
                 "access_token": access_token,
                 "error": error,
-                "answered": answered
-                if answered in ("promise", "dispute", "paid")
-                else None,
+                "answered": answered if answered in ANSWER_KINDS else None,
             }
         )
         return request.render(
@@ -113,94 +114,126 @@ class CollectionCustomerPortal(CustomerPortal):
             ],
         )
 
-    def _collection_answer(self, kind, access_token, submit):
-        """Run ``submit(portal, customer, companies, author)`` in a savepoint:
-        on bad input the page says why and nothing is written."""
+    def _collection_answer(self, kind, access_token, post):
+        """An answer on the collections page, for the invoices of the customer
+        (and companies) the request acts for."""
         identity = self._collection_identify(access_token)
         if identity is None:
             raise Forbidden()
+        customer, companies, _author = identity
+        portal = request.env["collection.portal"]
+        query = {"answered": kind}
+        if access_token:
+            query["access_token"] = access_token
+        return self._collection_submit(
+            kind,
+            identity,
+            lambda ids: portal._collection_customer_moves(customer, companies, ids),
+            post,
+            lambda error, status: self._collection_render(
+                identity, access_token, error=error, status=status
+            ),
+            f"/my/collections?{url_encode(query)}",
+        )
+
+    def _collection_submit(self, kind, identity, moves, post, render_error, done_url):
+        """Write the answer ``kind`` of the form ``post`` in a savepoint, with
+        ``moves(ids)`` the invoices the form may name (a MissingError, the page
+        not found, for any other): on bad input ``render_error(message,
+        status)`` says why and nothing is written; else redirect to
+        ``done_url``."""
         customer, companies, author = identity
         portal = request.env["collection.portal"]
+        answers = request.env["collection.portal.answer"]
+        form, files = request.httprequest.form, request.httprequest.files
         try:
             with request.env.cr.savepoint():
-                submit(portal, customer, companies, author)
+                if kind == "promise":
+                    answers._collection_submit_promise(
+                        customer,
+                        author,
+                        moves(form.getlist("move_ids")),
+                        post.get("promised_date"),
+                        post.get("amount"),
+                    )
+                elif kind == "dispute":
+                    answers._collection_submit_dispute(
+                        customer,
+                        author,
+                        moves([post.get("move_id")]),
+                        post.get("reason"),
+                        post.get("message"),
+                        files.getlist("attachments"),
+                    )
+                else:
+                    answers._collection_submit_claim(
+                        customer,
+                        author,
+                        moves(form.getlist("move_ids")),
+                        post.get("payment_date"),
+                        post.get("amount"),
+                        post.get("reference"),
+                        files.getlist("proof"),
+                    )
         except MissingError as error:
             raise NotFound() from error
         except AccessError:
             raise
         except CollectionRateLimitError as error:
             portal._collection_report_rate_limit(customer, companies)
-            return self._collection_render(
-                identity, access_token, error=error.args[0], status=429
-            )
+            return render_error(error.args[0], 429)
         except (UserError, ValidationError) as error:
-            return self._collection_render(
-                identity, access_token, error=error.args[0], status=400
+            return render_error(error.args[0], 400)
+        return request.redirect(done_url)
+
+    @http.route(
+        [f"/my/collections/{kind}" for kind in ANSWER_KINDS],
+        type="http",
+        auth="public",
+        website=True,
+        methods=["POST"],
+    )
+    def portal_collections_answer(self, access_token=None, **post):
+        """A promise, a dispute or a payment claim on the collections page."""
+        kind = request.httprequest.path.rsplit("/", 1)[-1]
+        return self._collection_answer(kind, access_token, post)
+
+    @http.route(
+        "/my/invoices/<int:invoice_id>/collections/<any(promise,dispute,paid):kind>",
+        type="http",
+        auth="public",
+        website=True,
+        methods=["POST"],
+    )
+    def portal_invoice_collections_answer(
+        self, invoice_id, kind, access_token=None, **post
+    ):
+        """An answer on an invoice's portal page: whoever may see the invoice
+        (Odoo's rules, or the token of its link) answers for that invoice only;
+        the collections page of its customer is never opened from here."""
+        try:
+            invoice_sudo = self._document_check_access(
+                "account.move", invoice_id, access_token
             )
-        query = {"answered": kind}
+        except MissingError as error:
+            raise NotFound() from error
+        except AccessError as error:
+            raise Forbidden() from error
+        portal = request.env["collection.portal"]
+        query = {"collection_answered": kind}
         if access_token:
             query["access_token"] = access_token
-        return request.redirect(f"/my/collections?{url_encode(query)}")
 
-    @http.route(
-        "/my/collections/promise",
-        type="http",
-        auth="public",
-        website=True,
-        methods=["POST"],
-    )
-    def portal_collections_promise(self, access_token=None, **post):
-        move_ids = request.httprequest.form.getlist("move_ids")
+        def render_error(error, status):
+            values = self._invoice_get_page_view_values(invoice_sudo, access_token)
+            values["collection_error"] = error
+            return request.render("account.portal_invoice_page", values, status=status)
 
-        def submit(portal, customer, companies, author):
-            moves = portal._collection_customer_moves(customer, companies, move_ids)
-            portal.env["collection.portal.answer"]._collection_submit_promise(
-                customer, author, moves, post.get("promised_date"), post.get("amount")
-            )
-
-        return self._collection_answer("promise", access_token, submit)
-
-    @http.route(
-        "/my/collections/dispute",
-        type="http",
-        auth="public",
-        website=True,
-        methods=["POST"],
-    )
-    def portal_collections_dispute(self, access_token=None, **post):
-        files = request.httprequest.files.getlist("attachments")
-
-        def submit(portal, customer, companies, author):
-            move = portal._collection_customer_moves(
-                customer, companies, [post.get("move_id")]
-            )
-            portal.env["collection.portal.answer"]._collection_submit_dispute(
-                customer, author, move, post.get("reason"), post.get("message"), files
-            )
-
-        return self._collection_answer("dispute", access_token, submit)
-
-    @http.route(
-        "/my/collections/paid",
-        type="http",
-        auth="public",
-        website=True,
-        methods=["POST"],
-    )
-    def portal_collections_paid(self, access_token=None, **post):
-        move_ids = request.httprequest.form.getlist("move_ids")
-        files = request.httprequest.files.getlist("proof")
-
-        def submit(portal, customer, companies, author):
-            moves = portal._collection_customer_moves(customer, companies, move_ids)
-            portal.env["collection.portal.answer"]._collection_submit_claim(
-                customer,
-                author,
-                moves,
-                post.get("payment_date"),
-                post.get("amount"),
-                post.get("reference"),
-                files,
-            )
-
-        return self._collection_answer("paid", access_token, submit)
+        return self._collection_submit(
+            kind,
+            portal._collection_invoice_identity(invoice_sudo, request.env.user),
+            lambda ids: portal._collection_invoice_moves(invoice_sudo, ids),
+            post,
+            render_error,
+            f"{invoice_sudo.access_url}?{url_encode(query)}",
+        )

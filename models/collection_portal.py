@@ -90,6 +90,36 @@ class CollectionPortal(models.AbstractModel):
         return partner, company, author
 
     # -------------------------------------------------------------------------
+    # Identity: the portal page of one invoice
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_invoice_identity(self, invoice, user):
+        """``(customer, company, author)`` of an answer on the portal page of
+        ``invoice`` (the page checked the visitor's access to it): its customer
+        and company; the author is the logged-in visitor, else the invoice's
+        contact (the link's holder). The answer covers that invoice only
+        (``_collection_invoice_moves``): neither the page nor the answer opens
+        the customer's other invoices."""
+        customer = invoice.commercial_partner_id
+        author = invoice.partner_id
+        if not user._is_public():
+            author = user.partner_id
+        return customer, invoice.company_id, author
+
+    @api.model
+    def _collection_invoice_moves(self, invoice, move_ids):
+        """The invoices ``move_ids`` (strings from the request) of an answer on
+        the portal page of ``invoice``: that invoice only; a MissingError (the
+        page is not found) for any other id."""
+        moves = self._collection_customer_moves(
+            invoice.commercial_partner_id, invoice.company_id, move_ids
+        )
+        if moves - invoice:
+            raise MissingError(self.env._("This invoice does not exist."))
+        return moves
+
+    # -------------------------------------------------------------------------
     # What the page shows
     # -------------------------------------------------------------------------
 

@@ -223,41 +223,53 @@ class CollectionPortalAnswer(models.AbstractModel):
         salesperson = moves[0]._collection_salesperson()
         manager = company.collection_manager_id
         user = (manager if manager.active else manager.browse()) or salesperson
-        # reminders to the customer pause: all its open invoices of the company
+        Claim = self.env["collection.payment.claim"].sudo()
+        # one claim at a time pauses, and none once the customer's claims were
+        # not found too often (checked before this one is written)
+        refusal = Claim._collection_pause_refusal(commercial, company, today)
+        # the customer's open invoices of the company, paused while it is found
         paused = self.env["collection.portal"]._collection_open_invoices(
             commercial, company
         )
-        claim = (
-            self.env["collection.payment.claim"]
-            .sudo()
-            .create(
-                {
-                    "company_id": company.id,
-                    "partner_id": commercial.id,
-                    "author_id": author.id,
-                    "move_ids": [fields.Command.set(paused.ids)],
-                    "user_id": user.id,
-                    "salesperson_id": salesperson.id,
-                    "payment_date": payment_date,
-                    "currency_id": currency.id,
-                    "amount": amount,
-                    "reference": reference,
-                    "paused_until": today + timedelta(days=days),
-                }
-            )
+        claim = Claim.create(
+            {
+                "company_id": company.id,
+                "partner_id": commercial.id,
+                "author_id": author.id,
+                "move_ids": [fields.Command.set(paused.ids)],
+                "user_id": user.id,
+                "salesperson_id": salesperson.id,
+                "payment_date": payment_date,
+                "currency_id": currency.id,
+                "amount": amount,
+                "reference": reference,
+                "paused_until": False if refusal else today + timedelta(days=days),
+            }
         )
         attachments = self._collection_attach(claim, uploads)
         claim.attachment_ids = attachments
         self._collection_refresh_pause(paused)
-        text = self.env._(
-            "Payment reported on the portal: %(amount)s paid on %(date)s, reference "
-            "%(reference)s. Reminders are paused until %(until)s while the payment "
-            "is found and reconciled.",
-            amount=format_amount(self.env, amount, currency),
-            date=format_date(self.env, payment_date),
-            reference=reference,
-            until=format_date(self.env, claim.paused_until),
-        )
+        values = {
+            "amount": format_amount(self.env, amount, currency),
+            "date": format_date(self.env, payment_date),
+            "reference": reference,
+        }
+        if refusal:
+            text = self.env._(
+                "Payment reported on the portal: %(amount)s paid on %(date)s, "
+                "reference %(reference)s. It will be looked for; reminders are not "
+                "paused: %(why)s",
+                why=refusal,
+                **values,
+            )
+        else:
+            text = self.env._(
+                "Payment reported on the portal: %(amount)s paid on %(date)s, "
+                "reference %(reference)s. Reminders are paused until %(until)s "
+                "while the payment is found and reconciled.",
+                until=format_date(self.env, claim.paused_until),
+                **values,
+            )
         self._collection_post(moves, author, text, attachments=attachments)
         user = user or moves[0]._collection_fallback_user()
         if user:
@@ -380,6 +392,24 @@ class CollectionPortalAnswer(models.AbstractModel):
                 ),
                 template,
                 {"dispute": dispute.with_env(lang_env.env)},
+            )
+
+    @api.model
+    def _collection_send_claim_rejected_mail(self, claims):
+        """Tell the customers who reported ``claims`` that no payment was
+        found."""
+        for claim in claims.sudo():
+            recipient = claim.author_id or claim.partner_id
+            lang_env = self.with_context(lang=recipient.lang or self.env.lang)
+            self._collection_send_mail(
+                recipient,
+                claim.company_id,
+                lang_env.env._(
+                    "The payment you reported (%(reference)s)",
+                    reference=claim.reference or "",
+                ),
+                "account_collections.collection_portal_claim_rejected_mail",
+                {"claim": claim.with_env(lang_env.env)},
             )
 
     @api.model

@@ -318,7 +318,8 @@ class CollectionSegment(models.Model):
     def _collection_customer_figures(self, company, today):
         """Temporary table ``collection_segment_figures``: for each customer
         (commercial partner) invoiced by ``company``, the figures the criteria
-        test: promise reliability (NULL when no promise was judged), average
+        test: promise reliability (a reported payment not found counts as a
+        broken promise; NULL when none was judged), average
         days late of the invoices paid in the last 12 months and of those past
         due and still open (NULL without any: a new customer is neither a
         reliable nor a late payer), overdue amount,
@@ -349,21 +350,29 @@ class CollectionSegment(models.Model):
                   GROUP BY partner_id
                 ), promises AS (
                     SELECT partner_id,
-                           100.0 * COUNT(*) FILTER (WHERE state = 'kept')
-                           / NULLIF(COUNT(*) FILTER (WHERE state IN ('kept', 'broken')), 0)
-                               AS reliability,
+                           COUNT(*) FILTER (WHERE state = 'kept') AS kept,
+                           COUNT(*) FILTER (WHERE state IN ('kept', 'broken')) AS judged,
                            COUNT(*) FILTER (WHERE state = 'broken'
                                               AND date_closed > %(quarter_ago)s) AS broken
                       FROM collection_promise
                      WHERE company_id = %(company)s
                   GROUP BY partner_id
+                ), claims AS (
+                    SELECT partner_id, COUNT(*) AS not_found
+                      FROM collection_payment_claim
+                     WHERE company_id = %(company)s AND state = 'rejected'
+                  GROUP BY partner_id
                 )
                 SELECT moves.partner_id, moves.invoiced, moves.overdue,
                        late.days_late,
-                       promises.reliability, COALESCE(promises.broken, 0) AS broken
+                       100.0 * COALESCE(promises.kept, 0)
+                       / NULLIF(COALESCE(promises.judged, 0)
+                                + COALESCE(claims.not_found, 0), 0) AS reliability,
+                       COALESCE(promises.broken, 0) AS broken
                   FROM moves
              LEFT JOIN late ON late.partner_id = moves.partner_id
              LEFT JOIN promises ON promises.partner_id = moves.partner_id
+             LEFT JOIN claims ON claims.partner_id = moves.partner_id
                 """,
                 year_ago=year_ago,
                 quarter_ago=today - timedelta(days=90),

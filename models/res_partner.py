@@ -61,11 +61,20 @@ class ResPartner(models.Model):
         compute="_compute_collection_reliability",
         groups="account_collections.group_collection_user",
     )
+    collection_claim_rejected_count = fields.Integer(
+        string="Payments Reported, Not Found",
+        compute="_compute_collection_reliability",
+        help="Payments the customer said on the portal they had made, and that "
+        "were not found.",
+        groups="account_collections.group_collection_user",
+    )
     collection_reliability = fields.Float(
         string="Promise Reliability (%)",
         compute="_compute_collection_reliability",
         digits=(16, 0),
-        help="Share of the customer's judged promises to pay that were kept.",
+        help="Share of the customer's judged promises to pay that were kept; a "
+        "payment they reported on the portal that was not found counts as a "
+        "broken promise.",
         groups="account_collections.group_collection_user",
     )
     # computed (0: no history) when the customer is created, then refreshed by
@@ -103,15 +112,19 @@ class ResPartner(models.Model):
         counts = self.env["collection.promise"]._collection_counts_by_partner(
             self, ("kept", "broken")
         )
+        not_found = self.env["collection.payment.claim"]._collection_rejected_counts(
+            self
+        )
         for partner in self:
             commercial = partner.commercial_partner_id.id
             kept = counts[commercial, "kept"]
             broken = counts[commercial, "broken"]
+            rejected = not_found.get(commercial, 0)
             partner.collection_promise_kept_count = kept
             partner.collection_promise_broken_count = broken
-            partner.collection_reliability = (
-                100.0 * kept / (kept + broken) if kept + broken else 0.0
-            )
+            partner.collection_claim_rejected_count = rejected
+            judged = kept + broken + rejected
+            partner.collection_reliability = 100.0 * kept / judged if judged else 0.0
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_collection_counts(self):

@@ -26,6 +26,8 @@ from . import test_plans
 from . import test_portal
 from . import test_portal_plans
 from . import test_portal_answers
+from . import test_portal_claims
+from . import test_portal_invoice_access
 from . import test_portal_statement
 from . import test_portfolio_report
 from . import test_portfolio_weekly_report
