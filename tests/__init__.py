@@ -1,4 +1,5 @@
 from . import test_access
+from . import test_access_legal
 from . import test_access_segments
 from . import test_aging
 from . import test_bad_input
