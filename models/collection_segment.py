@@ -246,14 +246,18 @@ class CollectionSegment(models.Model):
                         self.env._(
                             "The field %(field)s cannot be used in a segment's "
                             "customer domain.",
-                            field=f"{current._name}.{name}",
+                            field=".".join([current._name, name]),
                         )
                     )
                 if not field.relational:
                     break
                 current = current.env[field.comodel_name]
                 last = position == len(names) - 1
-                if last and operator in ("any", "not any") and isinstance(value, list):
+                if (
+                    last
+                    and operator in ("any", "not any")
+                    and isinstance(value, list | tuple)
+                ):
                     self._collection_check_domain_fields(current, value)
 
     # -------------------------------------------------------------------------
