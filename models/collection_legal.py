@@ -69,7 +69,10 @@ class CollectionLegal(models.AbstractModel):
         company = move.company_id
         customer = move.commercial_partner_id
         stage = move.collection_stage_id
-        policy = stage.policy_id
+        legal_user, law_firm = self._collection_legal_recipients(
+            stage.policy_id, company
+        )
+        recipients = law_firm | legal_user.partner_id
         overdue = (
             self.env["account.move"]
             .sudo()
@@ -87,18 +90,17 @@ class CollectionLegal(models.AbstractModel):
             "legal",
             self.env._(
                 "Handed over to %(responsible)s at the stage %(stage)s.",
-                responsible=self._collection_responsible_name(policy),
+                responsible=self._collection_responsible_name(recipients),
                 stage=stage.display_name,
             ),
         )
         attachments = self._collection_case_file(customer, company, overdue, today)
-        recipients = policy.legal_partner_id | policy.legal_user_id.partner_id
         body = Markup("<p>%s</p><ul>%s</ul>") % (
             self.env._(
                 "Collection case handed over to %(responsible)s: %(count)s overdue "
                 "invoices of %(customer)s, %(amount)s. The case file is attached "
                 "(statement, contacts, promises and payment plans, invoices).",
-                responsible=self._collection_responsible_name(policy),
+                responsible=self._collection_responsible_name(recipients),
                 count=len(overdue),
                 customer=customer.display_name,
                 amount=company.currency_id.format(
@@ -109,6 +111,12 @@ class CollectionLegal(models.AbstractModel):
                 Markup("<li>%s</li>") % invoice.display_name for invoice in overdue
             ),
         )
+        if not recipients:
+            body += Markup("<p>%s</p>") % self.env._(
+                "The policy has no legal recipient for %(company)s: the case file "
+                "stays in the customer's chatter.",
+                company=company.name,
+            )
         customer.with_company(company).message_post(
             body=body,
             subject=self.env._(
@@ -121,8 +129,8 @@ class CollectionLegal(models.AbstractModel):
         )
         for invoice in overdue:
             invoice.message_post(body=body, subtype_xmlid="mail.mt_note")
-        user = policy.legal_user_id
-        if not user or not user.active:
+        user = legal_user
+        if not user:
             salesperson = move._collection_salesperson()
             user = move._collection_manager(salesperson) or salesperson
         if user:
@@ -141,10 +149,28 @@ class CollectionLegal(models.AbstractModel):
         )
 
     @api.model
-    def _collection_responsible_name(self, policy):
-        names = (policy.legal_partner_id | policy.legal_user_id.partner_id).mapped(
-            "display_name"
+    def _collection_legal_recipients(self, policy, company):
+        """The legal responsible and the law firm of ``policy`` that may receive
+        the cases of ``company``: set on a policy of that company (which only its
+        managers set up), the user still working for it, the law firm shared or
+        of that company. A shared policy's are never used (it may not carry
+        any: see the policy's constraint)."""
+        policy = policy.sudo()
+        users = self.env["res.users"]
+        partners = self.env["res.partner"]
+        if policy.company_id != company:
+            return users, partners
+        user = policy.legal_user_id.filtered(
+            lambda u: u.active and company in u.company_ids
         )
+        law_firm = policy.legal_partner_id.filtered(
+            lambda p: not p.company_id or p.company_id in company.parent_ids
+        )
+        return user, law_firm
+
+    @api.model
+    def _collection_responsible_name(self, recipients):
+        names = recipients.mapped("display_name")
         return ", ".join(names) or self.env._("the legal responsible")
 
     @api.model

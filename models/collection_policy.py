@@ -89,20 +89,26 @@ class CollectionPolicy(models.Model):
         "payment is found and reconciled.",
     )
 
+    # a company's cases go only to recipients set for that company: a policy of
+    # the company (its managers' alone), recipients of that company
     legal_user_id = fields.Many2one(
         "res.users",
         string="Legal Responsible",
         tracking=True,
+        check_company=True,
         domain="[('share', '=', False)]",
         help="The user who takes over the customers reaching a stage of phase legal: "
-        "they get the handover activity and the case file.",
+        "they get the handover activity and the case file. Only on a policy of "
+        "one company.",
     )
     legal_partner_id = fields.Many2one(
         "res.partner",
         string="Law Firm",
         tracking=True,
+        check_company=True,
         help="An external contact (a law firm) who receives the case file by email "
-        "when a customer reaches a stage of phase legal.",
+        "when a customer reaches a stage of phase legal. Only on a policy of one "
+        "company.",
     )
 
     @api.depends("stage_ids")
@@ -120,6 +126,81 @@ class CollectionPolicy(models.Model):
                         policy=policy.display_name,
                     )
                 )
+
+    @api.constrains("company_id", "legal_user_id", "legal_partner_id")
+    def _check_legal_recipients(self):
+        for policy in self:
+            if not policy.company_id and (
+                policy.legal_user_id or policy.legal_partner_id
+            ):
+                raise ValidationError(
+                    self.env._(
+                        "The collection policy '%(policy)s' is shared by all the "
+                        "companies: it cannot have a legal responsible or a law "
+                        "firm, who would receive every company's cases. Set them "
+                        "on a policy of one company.",
+                        policy=policy.display_name,
+                    )
+                )
+
+    @api.constrains("company_id")
+    def _check_company_followers(self):
+        """A policy followed in other companies stays shared: as one company's,
+        that company's managers would set up the collection of the others."""
+        for policy in self.filtered("company_id"):
+            others = policy._collection_followed_in() - policy.company_id
+            if others:
+                raise ValidationError(
+                    self.env._(
+                        "The collection policy '%(policy)s' is followed in "
+                        "%(companies)s: it cannot become a policy of %(company)s "
+                        "only.",
+                        policy=policy.display_name,
+                        companies=", ".join(others.mapped("name")),
+                        company=policy.company_id.name,
+                    )
+                )
+
+    def _collection_followed_in(self):
+        """The companies where this policy is followed: their default policy, a
+        customer's policy there, their segments' and experiments' policies."""
+        self.ensure_one()
+        companies = (
+            self.env["res.company"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("collection_policy_id", "=", self.id)])
+        )
+        self.env["res.partner"].flush_model(["collection_policy_id"])
+        company_ids = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT v.key::integer
+                  FROM res_partner p, jsonb_each_text(p.collection_policy_id) v
+                 WHERE p.collection_policy_id IS NOT NULL AND v.value = %s
+                """,
+                str(self.id),
+            )
+        )
+        companies |= companies.browse(row[0] for row in company_ids)
+        segments = (
+            self.env["collection.segment"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("policy_id", "=", self.id)])
+        )
+        experiments = (
+            self.env["collection.experiment"]
+            .sudo()
+            .search(
+                [
+                    "|",
+                    ("control_policy_id", "=", self.id),
+                    ("variant_policy_id", "=", self.id),
+                ]
+            )
+        )
+        return companies | segments.company_id | experiments.company_id
 
     @api.constrains("mail_interval_days")
     def _check_mail_interval(self):

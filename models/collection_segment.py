@@ -6,12 +6,15 @@ figures, one per segment."""
 import logging
 from datetime import timedelta
 
+import psycopg2
 from markupsafe import Markup
 
-from odoo import api, fields, models
-from odoo.exceptions import AccessError, ValidationError
-from odoo.tools import SQL
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL, mute_logger
 from odoo.tools.safe_eval import safe_eval
+
+from .collection_tools import log_failure
 
 _logger = logging.getLogger(__name__)
 
@@ -28,6 +31,10 @@ SEGMENT_CRITERIA = [
 SEGMENT_OPERATORS = [(">=", "at least"), ("<=", "at most")]
 # the parameter holding the day the segments were last evaluated
 EVALUATED_ON_PARAM = "account_collections.segments_evaluated_on"
+# set by the system: whoever last wrote the customer domain (or the company)
+SEGMENT_SYSTEM_FIELDS = {"domain_user_id"}
+# writing these makes the writer the author of the domain
+DOMAIN_AUTHOR_FIELDS = {"partner_domain", "company_id"}
 
 
 class CollectionSegment(models.Model):
@@ -67,6 +74,14 @@ class CollectionSegment(models.Model):
         help="Which customers (companies and individuals invoiced) may be in the "
         "segment, besides the criteria.",
     )
+    domain_user_id = fields.Many2one(
+        "res.users",
+        string="Domain Author",
+        readonly=True,
+        copy=False,
+        help="Who last wrote the customer domain (or the company) of the segment: "
+        "the domain is evaluated with their rights, in the segment's company.",
+    )
     criterion_ids = fields.One2many(
         "collection.segment.criterion", "segment_id", string="Criteria", copy=True
     )
@@ -99,32 +114,151 @@ class CollectionSegment(models.Model):
         for segment in self:
             segment.customer_count = counts.get(segment.id, 0)
 
-    @api.constrains("partner_domain")
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._collection_check_system_fields(vals_list)
+        # given explicitly: no default (the context's, ir.default) stands in
+        return super().create(
+            [{**vals, "domain_user_id": self.env.uid} for vals in vals_list]
+        )
+
+    def write(self, vals):
+        self._collection_check_system_fields([vals])
+        if DOMAIN_AUTHOR_FIELDS.intersection(vals):
+            vals = {**vals, "domain_user_id": self.env.uid}
+        return super().write(vals)
+
+    @api.model
+    def _collection_check_system_fields(self, vals_list):
+        if any(SEGMENT_SYSTEM_FIELDS.intersection(vals) for vals in vals_list):
+            raise AccessError(
+                self.env._(
+                    "The author of a segment's customer domain is set by the "
+                    "system: whoever last wrote the domain or the segment's company."
+                )
+            )
+
+    @api.constrains("partner_domain", "company_id", "domain_user_id")
     def _check_partner_domain(self):
+        """A domain is run when it is saved, with its author's rights: one that
+        its author may not evaluate, or that the database refuses, is not
+        saved."""
         for segment in self:
-            segment._collection_domain()
+            try:
+                query = segment._collection_domain_query()
+                if query is not None:
+                    with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                        self.env.execute_query(
+                            SQL("SELECT EXISTS(%s)", query.subselect())
+                        )
+            except ValidationError:
+                raise
+            except psycopg2.OperationalError:
+                raise
+            except Exception as error:  # noqa: BLE001 - any failure is a bad domain
+                raise ValidationError(
+                    segment._collection_domain_error(error)
+                ) from error
+
+    def _collection_domain_error(self, error):
+        return self.env._(
+            "The customer domain of segment '%(segment)s' is not valid: %(error)s",
+            segment=self.display_name,
+            error=error,
+        )
 
     def _collection_domain(self):
-        """The segment's customer domain, checked: a list that Odoo can search
-        res.partner with (a clear error otherwise)."""
+        """The segment's customer domain, parsed: a list (a clear error
+        otherwise)."""
         self.ensure_one()
         try:
             domain = safe_eval(self.partner_domain or "[]")
             if not isinstance(domain, list | tuple):
                 raise ValueError(self.partner_domain)
-            domain = list(domain)
-            # builds the query: an unknown field or operator fails here
-            self.env["res.partner"].sudo()._search(domain)
         except Exception as error:  # noqa: BLE001 - any failure is a bad domain
-            raise ValidationError(
+            raise ValidationError(self._collection_domain_error(error)) from error
+        return list(domain)
+
+    def _collection_domain_query(self):
+        """The customers the segment's domain admits, as a query built with the
+        rights of the domain's author in the segment's company (None when the
+        domain admits every customer). Raises when the author may not evaluate
+        it: nobody else's rights stand in for theirs."""
+        self.ensure_one()
+        domain = self._collection_domain()
+        if not domain:
+            return None
+        partners = self._collection_domain_partners()
+        self._collection_check_domain_fields(partners, domain)
+        return partners._search(domain)
+
+    def _collection_domain_partners(self):
+        """``res.partner`` as the author of the domain sees it in the segment's
+        company: their access rights, record rules and field groups."""
+        self.ensure_one()
+        segment_sudo = self.sudo()
+        author = segment_sudo.domain_user_id
+        company = segment_sudo.company_id
+        partners = self.env["res.partner"].with_context(active_test=False)
+        if author.id == SUPERUSER_ID:
+            # written by the system itself (data files, the shell, an upgrade),
+            # never by a user's request: trusted as the code is
+            return partners.sudo().with_company(company)
+        if not (
+            author.active
+            and not author.share
+            and company in author.company_ids
+            and author.has_group(MANAGER_GROUP)
+        ):
+            raise UserError(
                 self.env._(
-                    "The customer domain of segment '%(segment)s' is not valid: "
-                    "%(error)s",
-                    segment=self.display_name,
-                    error=error,
+                    "The customer domain of segment '%(segment)s' is evaluated with "
+                    "the rights of its author (%(author)s), who is not a collection "
+                    "manager of %(company)s: a collection manager of %(company)s "
+                    "must save the domain again.",
+                    segment=segment_sudo.display_name,
+                    author=author.name or self.env._("nobody"),
+                    company=company.name,
                 )
-            ) from error
-        return domain
+            )
+        return partners.with_user(author).with_context(allowed_company_ids=company.ids)
+
+    @api.model
+    def _collection_check_domain_fields(self, model, domain):
+        """Refuse a domain on a field that the user of ``model``'s environment may
+        not read, or through a relation whose records Odoo does not check
+        against their rights (``auto_join``)."""
+        for leaf in domain:
+            if not isinstance(leaf, list | tuple) or len(leaf) != 3:
+                continue
+            path, operator, value = leaf
+            current = model
+            names = str(path).split(".")
+            for position, name in enumerate(names):
+                field = current._fields.get(name)
+                if field is None:
+                    break  # not a field (a date's granularity): _search decides
+                through = position < len(names) - 1 or operator in ("any", "not any")
+                if not field.is_accessible(current.env) or (
+                    field.relational and through and field.auto_join
+                ):
+                    raise AccessError(
+                        self.env._(
+                            "The field %(field)s cannot be used in a segment's "
+                            "customer domain.",
+                            field=".".join([current._name, name]),
+                        )
+                    )
+                if not field.relational:
+                    break
+                current = current.env[field.comodel_name]
+                last = position == len(names) - 1
+                if (
+                    last
+                    and operator in ("any", "not any")
+                    and isinstance(value, list | tuple)
+                ):
+                    self._collection_check_domain_fields(current, value)
 
     # -------------------------------------------------------------------------
     # Actions
@@ -148,16 +282,23 @@ class CollectionSegment(models.Model):
                 self.env._("Only a collection manager can evaluate the segments.")
             )
         companies = self.company_id or self.env.companies
-        changed = self.sudo()._collection_evaluate(companies)
+        changed, failed = self.sudo()._collection_evaluate_segments(companies)
+        message = self.env._(
+            "Segments evaluated: %(count)s customers changed segment.", count=changed
+        )
+        if failed:
+            message = self.env._(
+                "%(message)s These segments could not be evaluated (their chatter "
+                "says why): %(segments)s.",
+                message=message,
+                segments=", ".join(failed.mapped("display_name")),
+            )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "type": "success",
-                "message": self.env._(
-                    "Segments evaluated: %(count)s customers changed segment.",
-                    count=changed,
-                ),
+                "type": "warning" if failed else "success",
+                "message": message,
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
@@ -206,11 +347,23 @@ class CollectionSegment(models.Model):
         """Put each customer of ``companies`` in its first matching segment (or
         none), write the changes set-based and log each in the customer's
         chatter. Returns the number of customers that changed segment."""
+        return self._collection_evaluate_segments(companies, today)[0]
+
+    @api.model
+    def _collection_evaluate_segments(self, companies, today=None):
+        """:meth:`_collection_evaluate`; returns the number of customers that
+        changed segment and the segments that could not be evaluated (each
+        failure is logged on its segment, which is skipped)."""
         today = today or fields.Date.context_today(self)
         changed = 0
+        failed = self.browse()
         for company in companies:
-            changed += self._collection_evaluate_company(company, today)
-        return changed
+            company_changed, company_failed = self._collection_evaluate_company(
+                company, today
+            )
+            changed += company_changed
+            failed |= company_failed
+        return changed, failed
 
     @api.model
     def _collection_evaluate_company(self, company, today):
@@ -229,22 +382,30 @@ class CollectionSegment(models.Model):
             )
         )
         wanted = {}
+        failed = self.browse()
         if segments:
             self._collection_customer_figures(company, today)
             for segment in segments:
-                domain = segment._collection_domain()
-                query = partners.with_company(company)._search(domain)
-                rows = self.env.execute_query(
-                    SQL(
-                        """
-                        SELECT fig.partner_id
-                          FROM collection_segment_figures fig
-                         WHERE fig.partner_id IN %s AND %s
-                        """,
-                        query.subselect(),
-                        segment.criterion_ids._collection_condition("fig"),
+                try:
+                    with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                        rows = segment._collection_members()
+                except psycopg2.OperationalError:
+                    raise  # a concurrency error: the whole run is retried
+                except Exception as error:  # noqa: BLE001 - logged on the segment
+                    log_failure(
+                        segment,
+                        self.env._(
+                            "This segment could not be evaluated; its customers "
+                            "stay in it until it is fixed:"
+                        ),
+                        error,
                     )
-                )
+                    failed |= segment
+                    rows = [
+                        (partner_id,)
+                        for partner_id, segment_id in current.items()
+                        if segment_id == segment.id
+                    ]
                 for (partner_id,) in rows:
                     wanted.setdefault(partner_id, segment.id)
             self.env.cr.execute("DROP TABLE collection_segment_figures")
@@ -254,7 +415,7 @@ class CollectionSegment(models.Model):
             if current.get(partner_id) != wanted.get(partner_id)
         }
         if not changes:
-            return 0
+            return 0, failed
         joined = [pid for pid, (_old, new) in changes.items() if new]
         left = [pid for pid, (_old, new) in changes.items() if not new]
         if joined:
@@ -289,7 +450,22 @@ class CollectionSegment(models.Model):
             company.name,
             len(changes),
         )
-        return len(changes)
+        return len(changes), failed
+
+    def _collection_members(self):
+        """The rows (partner id) of the figures table that the segment admits:
+        its criteria hold and its domain, evaluated as its author, admits them."""
+        self.ensure_one()
+        condition = self.criterion_ids._collection_condition("fig")
+        query = self._collection_domain_query()
+        if query is not None:
+            condition = SQL("fig.partner_id IN %s AND %s", query.subselect(), condition)
+        return self.env.execute_query(
+            SQL(
+                "SELECT fig.partner_id FROM collection_segment_figures fig WHERE %s",
+                condition,
+            )
+        )
 
     @api.model
     def _collection_log_changes(self, company, changes):

@@ -1,4 +1,6 @@
 from . import test_access
+from . import test_access_legal
+from . import test_access_segments
 from . import test_aging
 from . import test_bad_input
 from . import test_collection_access
@@ -34,6 +36,7 @@ from . import test_portfolio_weekly_report
 from . import test_promises
 from . import test_receivable_rules
 from . import test_reliability
+from . import test_run_segments
 from . import test_segments
 from . import test_service_models_rpc
 from . import test_statement

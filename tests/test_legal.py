@@ -17,8 +17,17 @@ class TestLegalHandover(PromiseCommon):
             {"name": "Bufete Legal", "email": "cases@bufete.example"}
         )
         cls.lawyer = cls._create_collection_user("lawyer", "Lola Lawyer")
-        cls.policy.write(
-            {"legal_partner_id": cls.law_firm.id, "legal_user_id": cls.lawyer.id}
+        # legal recipients are set on a policy of one company (see test_access_legal)
+        cls.policy = cls.policy.copy(
+            {
+                "company_id": cls.company.id,
+                "legal_partner_id": cls.law_firm.id,
+                "legal_user_id": cls.lawyer.id,
+            }
+        )
+        cls.company.collection_policy_id = cls.policy
+        cls.stage_reminder, cls.stage_overdue, cls.stage_escalation, cls.stage_final = (
+            cls.policy.stage_ids.sorted("day_offset")
         )
         cls.stage_legal = cls.env["collection.stage"].create(
             {
