@@ -2,7 +2,7 @@
     "name": "Collections (Cobranzas)",
     "summary": "Automated accounts-receivable follow-up: reminders, escalations, "
     "promises to pay, aging and a weekly portfolio report",
-    "version": "18.0.1.11.0",
+    "version": "18.0.1.12.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "account_collections developers",

@@ -7,6 +7,9 @@
 #  3. uninstalls it: invoices, payments and the other apps' activities must be
 #     unchanged, and the addon's tables and columns gone.
 # Usage: tools/check_upgrade_uninstall.sh   (CHECK_DB, TEMPLATE_DB as in run_tests.sh)
+#   FROM_REF=<git ref>  install and fill the database with the addon as it was at that
+#                       ref (e.g. the version on main), then update to the working tree:
+#                       the migrations between the two run, and must keep every figure
 source "$(dirname "$0")/odoo_env.sh"
 
 DB="${CHECK_DB:-account_collections_upgrade}"
@@ -16,11 +19,23 @@ sync_addon
 mkdir -p "$LOG_DIR" "$WORK"
 rm -f "$WORK"/* "$LOG_DIR"/upgrade-*.log
 
+# the addon installed first: the working tree's, or that of FROM_REF
+INSTALL_PATH="$ADDONS_PATH"
+STEP_SCRIPT="$REPO_ROOT/tools/check_upgrade_uninstall.py"
+if [ -n "${FROM_REF:-}" ]; then
+    FROM_DIR="$BUILD_DIR/from-ref"
+    rm -rf "$FROM_DIR" && mkdir -p "$FROM_DIR/account_collections"
+    git -C "$REPO_ROOT" archive "$FROM_REF" | tar -x -C "$FROM_DIR/account_collections"
+    INSTALL_PATH="$ODOO_ADDONS_PATH,$FROM_DIR"
+    STEP_SCRIPT="$FROM_DIR/account_collections/tools/check_upgrade_uninstall.py"
+    echo "== installing the addon of $FROM_REF ($(grep -o '"18\.0[0-9.]*"' \
+        "$FROM_DIR/account_collections/__manifest__.py")), updating to the working tree"
+fi
 odoo() { odoo_bin -d "$DB" --addons-path="$ADDONS_PATH" --without-demo=all "$@"; }
 odoo_shell() { odoo_bin shell -d "$DB" --addons-path="$ADDONS_PATH" --no-http "$@"; }
 step() {  # run tools/check_upgrade_uninstall.py's STEP in odoo shell
     STEP="$1" odoo_shell --log-level=warn \
-        < "$REPO_ROOT/tools/check_upgrade_uninstall.py" > "$WORK/$1.out" 2>&1 \
+        < "$STEP_SCRIPT" > "$WORK/$1.out" 2>&1 \
         || { cat "$WORK/$1.out" >&2; die "step $1 failed"; }
 }
 snapshot() {  # snapshot NAME: the JSON between the markers
@@ -34,12 +49,17 @@ fail=0
 echo "== fresh database $DB, install"
 dropdb --if-exists "$DB"
 createdb ${TEMPLATE_DB:+-T "$TEMPLATE_DB"} "$DB"
-odoo -i account_collections --stop-after-init --logfile="$LOG_DIR/upgrade-install.log" \
+odoo_bin -d "$DB" --addons-path="$INSTALL_PATH" --without-demo=all -i account_collections \
+    --stop-after-init --logfile="$LOG_DIR/upgrade-install.log" \
     || die "install failed (log: $LOG_DIR/upgrade-install.log)"
 
 echo "== collection data and other apps' activities"
+ADDONS_PATH_NOW="$ADDONS_PATH"
+ADDONS_PATH="$INSTALL_PATH"
 step create
 snapshot before
+ADDONS_PATH="$ADDONS_PATH_NOW"
+STEP_SCRIPT="$REPO_ROOT/tools/check_upgrade_uninstall.py"
 
 echo "== update (-u account_collections)"
 odoo -u account_collections --stop-after-init --logfile="$LOG_DIR/upgrade-update.log" \

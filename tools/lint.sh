@@ -24,4 +24,13 @@ tar --exclude=./.git --exclude=./bench/results --exclude=__pycache__ -cf - . \
 echo "== pylint-odoo (mandatory checks)"
 (cd "$LINT_DIR" && "$PYTHON" -m pylint --rcfile="$REPO_ROOT/.pylintrc-mandatory" \
     account_collections)
+echo "== one version: the manifest's, repeated in pyproject.toml"
+"$PYTHON" - "$REPO_ROOT" <<'PY'
+import ast, pathlib, re, sys
+root = pathlib.Path(sys.argv[1])
+manifest = ast.literal_eval((root / "__manifest__.py").read_text())["version"]
+project = re.search(r'^version = "([^"]+)"', (root / "pyproject.toml").read_text(), re.M)[1]
+if manifest != project:
+    sys.exit(f"pyproject.toml says {project}, __manifest__.py {manifest}: state one version")
+PY
 echo "== lint passed"
