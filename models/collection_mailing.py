@@ -418,9 +418,15 @@ class CollectionMailing(models.AbstractModel):
             )
             mails.append(
                 {
-                    "subject": self.with_context(lang=lang).env._(
-                        "Collections: %(count)s new activities",
-                        count=len(activity_ids),
+                    "subject": (
+                        self.with_context(lang=lang).env._(
+                            "Collections: %(count)s new activities",
+                            count=len(activity_ids),
+                        )
+                        if len(activity_ids) > 1
+                        else self.with_context(lang=lang).env._(
+                            "Collections: 1 new activity"
+                        )
                     ),
                     "body_html": body,
                     "email_from": (

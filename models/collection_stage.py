@@ -34,6 +34,7 @@ class CollectionStage(models.Model):
     day_offset = fields.Integer(
         string="Days from Due Date",
         required=True,
+        aggregator=False,  # offsets of several stages add up to nothing
         help="Days relative to the invoice's due date when this stage is "
         "executed; negative values run before the due date.",
     )
