@@ -1,4 +1,5 @@
 from . import test_access
+from . import test_access_system_fields
 from . import test_access_wizards
 from . import test_aging
 from . import test_bad_input
