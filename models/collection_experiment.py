@@ -184,7 +184,7 @@ class CollectionExperiment(models.Model):
     def create(self, vals_list):
         # (nor through a default: collection.system.fields)
         if not self.env.su and any(
-            SYSTEM_FIELDS.difference({"seed"}).intersection(vals) for vals in vals_list
+            SYSTEM_FIELDS.intersection(vals) for vals in vals_list
         ):
             raise UserError(
                 self.env._(

@@ -1,4 +1,6 @@
-from odoo.exceptions import AccessError
+from datetime import timedelta
+
+from odoo.exceptions import AccessError, UserError
 from odoo.models import MAGIC_COLUMNS
 from odoo.tests import freeze_time, tagged
 
@@ -218,3 +220,98 @@ class TestSystemFieldDefaults(RpcCommon):
                 )
                 self.assertEqual(defaults.get(fname), own)
                 self.assertNotIn(fname, ir_default._get_model_defaults(name))
+
+
+@tagged("post_install", "-at_install")
+class TestExperimentSystemFields(RpcCommon):
+    """issue 27, item 7: the state, start date and seed of an experiment are
+    the system's, whatever a collection manager sends."""
+
+    START = day(0)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.light = cls.env.ref("account_collections.collection_policy_light")
+        cls.strict = cls.env.ref("account_collections.collection_policy_strict")
+        cls.segment = cls.env["collection.segment"].create(
+            {
+                "name": "Pilot customers",
+                "sequence": 99,
+                "company_id": cls.company.id,
+                "policy_id": cls.policy.id,
+            }
+        )
+
+    def _setup(self, **values):
+        return {
+            "name": "Stricter reminders",
+            "company_id": self.company.id,
+            "segment_id": self.segment.id,
+            "control_policy_id": self.light.id,
+            "variant_policy_id": self.strict.id,
+            **values,
+        }
+
+    def _call(self, method, *args, on=None, **kwargs):
+        with freeze_time(on or self.START):
+            return self._rpc(
+                self.manager, "collection.experiment", method, *args, **kwargs
+            )
+
+    def test_rpc_experiment_not_created_running_nor_with_its_seed(self):
+        context = {
+            **self.ATTACKER_CONTEXT,
+            "default_state": "running",
+            "default_date_start": str(self.START - timedelta(days=400)),
+            "default_seed": 4242,
+        }
+        experiment = self.env["collection.experiment"].browse(
+            self._call("create", self._setup(), context=context)
+        )
+        self.assertEqual(experiment.state, "draft")
+        self.assertFalse(experiment.date_start)
+        self.assertFalse(experiment.seed)
+        # so it is not rolled out the day it was created
+        with self._refused(UserError, "is not running"):
+            self._call("action_roll_out", experiment.ids)
+        self.assertEqual(self.segment.policy_id, self.policy)
+        # nor created with a seed of the manager's choosing (who goes where)
+        with self._refused(UserError, "set by its buttons"):
+            self._call("create", self._setup(seed=4242))
+        # nor through personal defaults
+        for fname, value in (
+            ("state", "running"),
+            ("date_start", str(self.START - timedelta(days=400))),
+            ("seed", 4242),
+        ):
+            with (
+                self.subTest(field=fname),
+                self._refused(AccessError, "cannot have a default value"),
+            ):
+                self._rpc(
+                    self.manager,
+                    "ir.default",
+                    "set",
+                    "collection.experiment",
+                    fname,
+                    value,
+                    user_id=True,
+                )
+        # started by its button: today, with a seed the system draws
+        self._call("action_start", experiment.ids)
+        self.assertEqual(experiment.state, "running")
+        self.assertEqual(experiment.date_start, self.START)
+        self.assertTrue(experiment.seed)
+        self.assertNotEqual(experiment.seed, 4242)
+        # rolled out once it has run its minimum duration, not before
+        with self._refused(UserError, "minimum duration"):
+            self._call("action_roll_out", experiment.ids, on=self.START)
+        self.assertEqual(experiment.state, "running")
+        self._call(
+            "action_roll_out",
+            experiment.ids,
+            on=self.START + timedelta(days=experiment.min_duration_days),
+        )
+        self.assertEqual(experiment.state, "done")
+        self.assertEqual(self.segment.policy_id, self.strict)
