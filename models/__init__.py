@@ -1,3 +1,4 @@
+from . import collection_system_fields
 from . import collection_receivable
 from . import collection_policy
 from . import collection_stage

@@ -5,11 +5,7 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from .collection_receivable import COLLECTION_OPEN_PAYMENT_STATES
-from .collection_tools import (
-    COLLECTION_EXCLUSION_REASONS,
-    COLLECTION_PROTECTED_FIELDS,
-    without_defaults,
-)
+from .collection_tools import COLLECTION_EXCLUSION_REASONS, COLLECTION_PROTECTED_FIELDS
 
 # why the customer email an invoice owes was not sent yet
 COLLECTION_MAIL_HOLD_REASONS = [
@@ -22,7 +18,9 @@ COLLECTION_MAIL_HOLD_REASONS = [
 
 
 class AccountMove(models.Model):
-    _inherit = "account.move"
+    _name = "account.move"
+    _inherit = ["account.move", "collection.system.fields"]
+    _collection_system_fields = frozenset(COLLECTION_PROTECTED_FIELDS)
 
     collection_stage_id = fields.Many2one(
         "collection.stage",
@@ -235,11 +233,10 @@ class AccountMove(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # (a default, from the context of a web client grouped by stage or from
+        # ir.default, is ignored: collection.system.fields)
         if not self.env.su:
             self._collection_check_protected(vals_list)
-            # nor a default from the context (a web client grouped by stage sends
-            # one): the fields keep their own
-            self = without_defaults(self, COLLECTION_PROTECTED_FIELDS)  # noqa: PLW0642
         return super().create(vals_list)
 
     def write(self, vals):

@@ -12,8 +12,6 @@ from odoo.tools import (
     plaintext2html,
 )
 
-from .collection_tools import without_defaults
-
 CONTACT_CHANNELS = [
     ("call", "Call"),
     ("email", "Email"),
@@ -50,6 +48,9 @@ class CollectionContact(models.Model):
 
     _name = "collection.contact"
     _description = "Collection Contact"
+    _inherit = ["collection.system.fields"]
+    # (the date and the user: when and by whom it is logged, unless given)
+    _collection_system_fields = frozenset(CONTACT_SYSTEM_FIELDS | {"date", "user_id"})
     _order = "date desc, id desc"
     _check_company_auto = True
 
@@ -148,11 +149,8 @@ class CollectionContact(models.Model):
             vals.get("user_id", self.env.uid) != self.env.uid for vals in vals_list
         ):
             self._collection_raise_user()
-        self = without_defaults(  # noqa: PLW0642
-            self, CONTACT_SYSTEM_FIELDS | (set() if manager else {"user_id"})
-        )
+        # (nor through a default: collection.system.fields)
         contacts = super().create(vals_list)
-        # checked on the records: a default (the context's, a personal one) counts
         contacts._collection_check_date(manager)
         return contacts
 

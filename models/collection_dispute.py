@@ -31,7 +31,23 @@ class CollectionDispute(models.Model):
 
     _name = "collection.dispute"
     _description = "Invoice Dispute"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "collection.system.fields"]
+    # the customer's answer on the portal, and what the actions decide
+    _collection_system_fields = frozenset(
+        {
+            "company_id",
+            "move_id",
+            "partner_id",
+            "author_id",
+            "user_id",
+            "reason",
+            "message",
+            "attachment_ids",
+            "state",
+            "paused_until",
+            "date_closed",
+        }
+    )
     _order = "create_date desc, id desc"
     _check_company_auto = True
 

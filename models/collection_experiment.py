@@ -39,7 +39,8 @@ def experiment_arm(seed, partner_id, variant_share):
 class CollectionExperiment(models.Model):
     _name = "collection.experiment"
     _description = "Collection Policy Experiment"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "collection.system.fields"]
+    _collection_system_fields = frozenset(SYSTEM_FIELDS | {"assignment_ids"})
     _order = "date_start desc, id desc"
     _check_company_auto = True
 
@@ -181,8 +182,9 @@ class CollectionExperiment(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # (nor through a default: collection.system.fields)
         if not self.env.su and any(
-            SYSTEM_FIELDS.difference({"seed"}).intersection(vals) for vals in vals_list
+            SYSTEM_FIELDS.intersection(vals) for vals in vals_list
         ):
             raise UserError(
                 self.env._(
@@ -396,6 +398,11 @@ class CollectionExperiment(models.Model):
 class CollectionExperimentAssignment(models.Model):
     _name = "collection.experiment.assignment"
     _description = "Collection Experiment Assignment"
+    _inherit = ["collection.system.fields"]
+    # written by the experiments' assignment (SQL) only
+    _collection_system_fields = frozenset(
+        {"experiment_id", "company_id", "partner_id", "arm", "date"}
+    )
     _order = "experiment_id, partner_id"
 
     experiment_id = fields.Many2one(

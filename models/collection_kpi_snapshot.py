@@ -62,6 +62,18 @@ class CollectionKpiSnapshot(models.Model):
 
     _name = "collection.kpi.snapshot"
     _description = "Collection KPI Snapshot"
+    _inherit = ["collection.system.fields"]
+    _collection_system_fields = frozenset(
+        {
+            "date",
+            "company_id",
+            "currency_id",
+            "dimension",
+            "period_days",
+            *SNAPSHOT_DIMENSIONS.values(),
+            *SNAPSHOT_FIGURES,
+        }
+    )
     _order = "date desc, company_id, dimension, id"
     _rec_name = "date"
 

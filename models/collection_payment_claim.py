@@ -26,7 +26,25 @@ class CollectionPaymentClaim(models.Model):
 
     _name = "collection.payment.claim"
     _description = "Payment Claimed by a Customer"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["mail.thread", "mail.activity.mixin", "collection.system.fields"]
+    # the customer's claim on the portal, and what the actions decide
+    _collection_system_fields = frozenset(
+        {
+            "company_id",
+            "partner_id",
+            "author_id",
+            "move_ids",
+            "user_id",
+            "salesperson_id",
+            "payment_date",
+            "currency_id",
+            "amount",
+            "reference",
+            "attachment_ids",
+            "state",
+            "paused_until",
+        }
+    )
     _order = "create_date desc, id desc"
     _check_company_auto = True
 

@@ -24,6 +24,8 @@ PLAN_STATES = [
     ("cancelled", "Cancelled"),
 ]
 INSTALLMENT_STATES = [("open", "Open"), ("paid", "Paid"), ("late", "Late")]
+# what the system sets on an installment: its plan and rank, and its payment
+INSTALLMENT_SYSTEM_FIELDS = {"plan_id", "sequence", "amount_paid", "state"}
 # what a user may change on a plan once recorded; the rest is the system's
 PLAN_USER_FIELDS = {"note"}
 # what the system sets when a plan is recorded and judged
@@ -42,7 +44,8 @@ SYSTEM_FIELDS = {
 class CollectionPlan(models.Model):
     _name = "collection.plan"
     _description = "Payment Plan"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "collection.system.fields"]
+    _collection_system_fields = frozenset(SYSTEM_FIELDS)
     _order = "date desc, id desc"
     _check_company_auto = True
 
@@ -166,7 +169,7 @@ class CollectionPlan(models.Model):
                     self.env._("The installments are entered with the payment plan.")
                 )
             values = command[2] or {}
-            if set(values) & {"state", "amount_paid", "plan_id"}:
+            if set(values) & INSTALLMENT_SYSTEM_FIELDS:
                 raise AccessError(
                     self.env._("An installment is a date and an amount, nothing else.")
                 )
@@ -587,6 +590,8 @@ class CollectionPlan(models.Model):
 class CollectionPlanInstallment(models.Model):
     _name = "collection.plan.installment"
     _description = "Payment Plan Installment"
+    _inherit = ["collection.system.fields"]
+    _collection_system_fields = frozenset(INSTALLMENT_SYSTEM_FIELDS)
     _order = "plan_id, sequence, date, id"
 
     plan_id = fields.Many2one(

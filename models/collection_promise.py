@@ -6,8 +6,6 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import format_amount, format_date
 
-from .collection_tools import without_defaults
-
 # set by the daily run and the promise's own actions only (with superuser rights,
 # after their own checks): the ORM's public create/write refuse them
 JUDGED_FIELDS = {"state", "date_closed", "amount_paid", "contact_id"}
@@ -44,7 +42,11 @@ class CollectionPromise(models.Model):
 
     _name = "collection.promise"
     _description = "Promise to Pay"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "collection.system.fields"]
+    # (the salesperson: the invoice's, unless given by the user who records it)
+    _collection_system_fields = frozenset(
+        JUDGED_FIELDS | {DATE_FIELD, SOURCE_FIELD, "user_id"}
+    )
     _order = "promised_date desc, id desc"
     _check_company_auto = True
 
@@ -403,13 +405,9 @@ class CollectionPromise(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # (nor through a default: collection.system.fields)
         if not self.env.su:
             self._collection_check_create(vals_list)
-            # nor through the context's defaults: the fields keep their own
-            protected = JUDGED_FIELDS | {DATE_FIELD, SOURCE_FIELD}
-            if not self.env.user.has_group(MANAGER_GROUP):
-                protected |= {"user_id"}
-            self = without_defaults(self, protected)  # noqa: PLW0642
         promises = super().create(vals_list)
         if not self.env.su:
             promises._collection_check_user([vals.get("user_id") for vals in vals_list])

@@ -12,6 +12,22 @@ class CollectionReportLog(models.Model):
 
     _name = "collection.report.log"
     _description = "Portfolio Report Delivery"
+    _inherit = ["collection.system.fields"]
+    _collection_system_fields = frozenset(
+        {
+            "company_id",
+            "user_id",
+            "email",
+            "week",
+            "date",
+            "report_date",
+            "state",
+            "note",
+            "lang",
+            "mail_id",
+            "attachment_id",
+        }
+    )
     _order = "date desc, id desc"
     _rec_name = "user_id"
     _check_company_auto = True

@@ -1,23 +1,6 @@
 from odoo import api, models
 from odoo.exceptions import AccessError
 
-from .collection_contact import CONTACT_SYSTEM_FIELDS
-from .collection_promise import DATE_FIELD, JUDGED_FIELDS
-from .collection_tools import COLLECTION_PROTECTED_FIELDS
-from .mail_activity import ACTIVITY_SYSTEM_FIELDS
-from .res_partner import PARTNER_SYSTEM_FIELDS
-
-# the fields set by the collection run, by the collection actions after their own
-# checks, or when a record is logged: a default value (a user's own, set from the
-# web client, or anyone's) would stand in for them in every record created
-COLLECTION_NO_DEFAULT_FIELDS = {
-    "account.move": set(COLLECTION_PROTECTED_FIELDS),
-    "collection.promise": JUDGED_FIELDS | {DATE_FIELD, "user_id"},
-    "collection.contact": CONTACT_SYSTEM_FIELDS | {"date", "user_id"},
-    "mail.activity": set(ACTIVITY_SYSTEM_FIELDS),
-    "res.partner": PARTNER_SYSTEM_FIELDS,
-}
-
 
 class IrDefault(models.Model):
     _inherit = "ir.default"
@@ -35,10 +18,30 @@ class IrDefault(models.Model):
             self._collection_check_fields()
         return result
 
+    @api.model
+    def _get_model_defaults(self, model_name, condition=False):
+        # the defaults written anyway (by the superuser, or before a field was
+        # declared) stand in for no system field: nor in a new record, nor as
+        # the fallback of a company-dependent field
+        defaults = super()._get_model_defaults(model_name, condition=condition)
+        system = self._collection_system_fields_of(model_name)
+        if system.intersection(defaults):
+            # a copy: the parent's result is cached
+            defaults = {
+                fname: value for fname, value in defaults.items() if fname not in system
+            }
+        return defaults
+
+    @api.model
+    def _collection_system_fields_of(self, model_name):
+        """The system fields that ``model_name`` declares (collection.system.fields)."""
+        model_class = self.env.registry.get(model_name)
+        return getattr(model_class, "_collection_system_fields", frozenset())
+
     def _collection_check_fields(self):
         for default in self:
             field = default.sudo().field_id
-            if field.name in COLLECTION_NO_DEFAULT_FIELDS.get(field.model, ()):
+            if field.name in self._collection_system_fields_of(field.model):
                 raise AccessError(
                     self.env._(
                         "%(field)s is set by the collection process when a record is "

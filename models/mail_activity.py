@@ -1,8 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from .collection_tools import without_defaults
-
 # set by the collection run (with superuser rights) on the activities it creates:
 # the ORM's public create/write refuse them, whatever the context
 ACTIVITY_SYSTEM_FIELDS = (
@@ -13,7 +11,9 @@ ACTIVITY_SYSTEM_FIELDS = (
 
 
 class MailActivity(models.Model):
-    _inherit = "mail.activity"
+    _name = "mail.activity"
+    _inherit = ["mail.activity", "collection.system.fields"]
+    _collection_system_fields = frozenset(ACTIVITY_SYSTEM_FIELDS)
 
     collection_stage_id = fields.Many2one(
         "collection.stage",
@@ -43,7 +43,6 @@ class MailActivity(models.Model):
     def create(self, vals_list):
         if not self.env.su:
             self._collection_check_system_fields(vals_list)
-            self = without_defaults(self, ACTIVITY_SYSTEM_FIELDS)  # noqa: PLW0642
         return super().create(vals_list)
 
     def write(self, vals):

@@ -12,7 +12,12 @@ PARTNER_SYSTEM_FIELDS = {"collection_avg_days_late", "collection_segment_id"}
 
 
 class ResPartner(models.Model):
-    _inherit = "res.partner"
+    _name = "res.partner"
+    _inherit = ["res.partner", "collection.system.fields"]
+    # (the experiments' assignments are written by the experiments only)
+    _collection_system_fields = frozenset(
+        PARTNER_SYSTEM_FIELDS | {"collection_experiment_assignment_ids"}
+    )
 
     collection_policy_id = fields.Many2one(
         "collection.policy",
@@ -157,9 +162,7 @@ class ResPartner(models.Model):
         manager = self.env.su or self.env.user.has_group(MANAGER_GROUP)
         if not self.env.su:
             self._collection_check_system_fields(vals_list)
-            protected = set(PARTNER_SYSTEM_FIELDS)
             if not manager:
-                protected.add("collection_policy_id")
                 given = [
                     self._collection_policy_of(vals["collection_policy_id"])
                     for vals in vals_list
@@ -167,8 +170,9 @@ class ResPartner(models.Model):
                 ]
                 if any(policy != fallback for policy in given):
                     self._collection_raise_policy()
-            # nor through the context's defaults: the fields keep their own
-            self = without_defaults(self, protected)  # noqa: PLW0642
+                # nor through the context's default (the system fields take
+                # none: collection.system.fields)
+                self = without_defaults(self, {"collection_policy_id"})  # noqa: PLW0642
         partners = super().create(vals_list)
         if not manager:
             # nor through a personal default (ir.default): a salesperson's new

@@ -365,21 +365,22 @@ class TestMoreControls(RpcCommon):
             with self.subTest(when=when):
                 contact = self._create_contact(sam, when, self.ATTACKER_CONTEXT)
                 self.assertEqual(contact.date, when or NOW)
-        # not in the future, not more than 7 days back, not by the context
+        # not in the future, not more than 7 days back
         with self._refused(ValidationError, "in the future"):
             self._create_contact(sam, NOW + timedelta(hours=2))
         with self._refused(AccessError, "up to 7 days"):
             self._create_contact(sam, NOW - timedelta(days=8))
-        with self._refused(AccessError, "up to 7 days"):
-            self._create_contact(
-                sam,
-                context={
-                    **self.ATTACKER_CONTEXT,
-                    "default_date": fields.Datetime.to_string(NOW - timedelta(30)),
-                },
-            )
+        # and the context's default date stands in for nothing: dated now
+        by_context = self._create_contact(
+            sam,
+            context={
+                **self.ATTACKER_CONTEXT,
+                "default_date": fields.Datetime.to_string(NOW - timedelta(30)),
+            },
+        )
+        self.assertEqual(by_context.date, NOW)
         # nor through Log a Contact, with the context's default date
-        with freeze_time(NOW), self._refused(AccessError, "up to 7 days"):
+        with freeze_time(NOW):
             action = self._rpc(
                 sam, "account.move", "action_collection_log_contact", self.invoice.ids
             )
@@ -402,6 +403,8 @@ class TestMoreControls(RpcCommon):
                 [wizard_id],
                 context=context,
             )
+        logged = self.env["collection.contact"].search([], order="id desc", limit=1)
+        self.assertEqual(logged.date, NOW)
         # once logged, its date stays
         with freeze_time(NOW), self._refused(AccessError, "date of a logged contact"):
             self._rpc(

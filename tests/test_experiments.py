@@ -32,8 +32,8 @@ class TestCollectionExperiments(RpcCommon):
         )
         cls.Experiment = cls.env["collection.experiment"]
 
-    def _experiment(self, **values):
-        return self.Experiment.create(
+    def _experiment(self, seed=None, **values):
+        experiment = self.Experiment.create(
             {
                 "name": "Stricter reminders",
                 "company_id": self.company.id,
@@ -43,6 +43,11 @@ class TestCollectionExperiments(RpcCommon):
                 **values,
             }
         )
+        if seed:
+            # the seed is the system's (a user cannot give it): written here
+            # as the system would, to replay a known split
+            experiment.sudo().seed = seed
+        return experiment
 
     def _put_in_segment(self, partners, segment=None):
         """What the segments' evaluation writes: the customers' segment in the
