@@ -43,6 +43,7 @@ class CollectionPaymentClaim(models.Model):
             "attachment_ids",
             "state",
             "paused_until",
+            "date_closed",
         }
     )
     _order = "create_date desc, id desc"

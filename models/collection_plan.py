@@ -8,11 +8,12 @@ import logging
 from collections import defaultdict
 from datetime import timedelta
 
+from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, float_compare, float_is_zero
+from odoo.tools import SQL, float_compare, float_is_zero, format_date
 
 _logger = logging.getLogger(__name__)
 
@@ -49,11 +50,26 @@ class CollectionPlan(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
+    # the invoices' company, customer and currency: shown in the form as soon as
+    # the invoices are chosen (the create checks and writes them)
     company_id = fields.Many2one(
-        "res.company", required=True, readonly=True, index=True
+        "res.company",
+        required=True,
+        readonly=True,
+        index=True,
+        compute="_compute_from_invoices",
+        store=True,
+        precompute=True,
     )
     partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, readonly=True, index=True
+        "res.partner",
+        string="Customer",
+        required=True,
+        readonly=True,
+        index=True,
+        compute="_compute_from_invoices",
+        store=True,
+        precompute=True,
     )
     user_id = fields.Many2one(
         "res.users", string="Salesperson", readonly=True, index=True
@@ -71,9 +87,44 @@ class CollectionPlan(models.Model):
     installment_ids = fields.One2many(
         "collection.plan.installment", "plan_id", string="Installments"
     )
-    currency_id = fields.Many2one("res.currency", readonly=True)
+    currency_id = fields.Many2one(
+        "res.currency",
+        readonly=True,
+        compute="_compute_from_invoices",
+        store=True,
+        precompute=True,
+    )
     amount_total = fields.Monetary(
         string="Total", compute="_compute_amounts", store=True
+    )
+    amount_due = fields.Monetary(
+        string="Left to Pay",
+        compute="_compute_amount_due",
+        help="What is left to pay on the plan's invoices: the installments of a "
+        "new plan add up to it.",
+    )
+    # the "split into N" helper of the form: it fills the installments
+    split_count = fields.Integer(
+        string="Split Into",
+        compute="_compute_split",
+        readonly=False,
+        help="Number of installments: the amount left to pay is split evenly "
+        "into that many installments (edit them afterwards if needed).",
+    )
+    split_first_date = fields.Date(
+        string="First Installment",
+        compute="_compute_split",
+        readonly=False,
+    )
+    split_every = fields.Selection(
+        [
+            ("week", "Every week"),
+            ("2weeks", "Every two weeks"),
+            ("month", "Every month"),
+        ],
+        string="Then",
+        compute="_compute_split",
+        readonly=False,
     )
     amount_paid = fields.Monetary(string="Paid", readonly=True)
     date = fields.Date(
@@ -90,13 +141,70 @@ class CollectionPlan(models.Model):
         for plan in self:
             plan.amount_total = sum(plan.installment_ids.mapped("amount"))
 
+    @api.depends("move_ids")
+    def _compute_from_invoices(self):
+        for plan in self:
+            moves = plan.move_ids
+            plan.company_id = (
+                moves.company_id[:1] or plan.company_id or self.env.company
+            )
+            plan.partner_id = (
+                moves.commercial_partner_id
+                if len(moves.commercial_partner_id) == 1
+                else plan.partner_id
+            )
+            plan.currency_id = (
+                moves.currency_id
+                if len(moves.currency_id) == 1
+                else plan.currency_id or plan.company_id.currency_id
+            )
+
+    @api.depends("move_ids.amount_residual")
+    def _compute_amount_due(self):
+        for plan in self:
+            plan.amount_due = sum(plan.move_ids.mapped("amount_residual"))
+
+    def _compute_split(self):
+        today = fields.Date.context_today(self)
+        for plan in self:
+            plan.split_count = 0
+            plan.split_first_date = today + timedelta(days=7)
+            plan.split_every = "month"
+
+    @api.onchange("split_count", "split_first_date", "split_every")
+    def _onchange_split(self):
+        """Split the amount left to pay into ``split_count`` installments, the
+        last one taking the rounding difference."""
+        count = self.split_count
+        if count < 1 or not self.move_ids:
+            return
+        first = self.split_first_date or fields.Date.context_today(self) + timedelta(
+            days=7
+        )
+        currency = self.currency_id or self.company_id.currency_id
+        due = self.amount_due
+        share = currency.round(due / count)
+        amounts = [share] * (count - 1) + [currency.round(due - share * (count - 1))]
+        step = {
+            "week": relativedelta(weeks=1),
+            "2weeks": relativedelta(weeks=2),
+            "month": relativedelta(months=1),
+        }[self.split_every or "month"]
+        self.installment_ids = [Command.clear()] + [
+            Command.create({"date": first + step * index, "amount": amount})
+            for index, amount in enumerate(amounts)
+        ]
+
     @api.depends("partner_id", "date")
     def _compute_display_name(self):
         for plan in self:
+            if not plan.partner_id:
+                plan.display_name = self.env._("New Payment Plan")
+                continue
             plan.display_name = self.env._(
                 "Payment plan of %(customer)s (%(date)s)",
-                customer=plan.partner_id.display_name or "",
-                date=plan.date or "",
+                customer=plan.partner_id.display_name,
+                date=format_date(self.env, plan.date) if plan.date else "",
             )
 
     # -------------------------------------------------------------------------
@@ -339,11 +447,31 @@ class CollectionPlan(models.Model):
         invoice, the customer, the worklist's rows), less the invoices an open
         plan already covers."""
         customer = moves.commercial_partner_id
-        busy = (
-            self.sudo()
-            .search([("move_ids", "in", moves.ids), ("state", "=", "open")])
-            .move_ids
+        busy_plans_sudo = self.sudo().search(
+            [("move_ids", "in", moves.ids), ("state", "=", "open")]
         )
+        busy = busy_plans_sudo.move_ids
+        if moves and not moves - busy:
+            # every invoice is in an open plan already: show it, or say whose
+            plans = busy_plans_sudo.with_env(self.env)
+            if len(plans) == 1 and plans.has_access("read"):
+                return {
+                    "type": "ir.actions.act_window",
+                    "name": plans.display_name,
+                    "res_model": "collection.plan",
+                    "res_id": plans.id,
+                    "view_mode": "form",
+                    "views": [(False, "form")],
+                    "target": "current",
+                }
+            raise UserError(
+                self.env._(
+                    "%(invoices)s already in an open payment plan (%(plans)s): "
+                    "cancel it first to record a new one.",
+                    invoices=", ".join(moves.mapped("display_name")),
+                    plans=", ".join(busy_plans_sudo.mapped("display_name")),
+                )
+            )
         moves -= busy
         return {
             "type": "ir.actions.act_window",

@@ -40,7 +40,9 @@ DOMAIN_AUTHOR_FIELDS = {"partner_domain", "company_id"}
 class CollectionSegment(models.Model):
     _name = "collection.segment"
     _description = "Collection Customer Segment"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "collection.system.fields"]
+    # who wrote the domain, whose rights evaluate it: the system's
+    _collection_system_fields = frozenset({"domain_user_id"})
     _order = "company_id, sequence, id"
     _check_company_auto = True
 

@@ -26,6 +26,7 @@ from . import test_kpi_history_dimensions
 from . import test_legal
 from . import test_phases
 from . import test_plan_entry
+from . import test_plan_form
 from . import test_plans
 from . import test_portal
 from . import test_portal_answers

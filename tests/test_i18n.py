@@ -112,7 +112,7 @@ class TestCollectionTranslations(CollectionCommon):
         digest = (self.env["mail.mail"].search([]) - mails_before).filtered(
             lambda m: self.salesperson.partner_id in m.recipient_ids
         )
-        self.assertEqual(digest.mapped("subject"), ["Cobranzas: 1 actividades nuevas"])
+        self.assertEqual(digest.mapped("subject"), ["Cobranzas: 1 actividad nueva"])
         self.assertIn("Factura", digest.body_html)
 
     def test_spanish_errors(self):
