@@ -1,13 +1,16 @@
 import re
 from datetime import timedelta
 
+from odoo import Command
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
-from .common import AGING_REPORT
+from .common import AGING_REPORT, DUE
 from .common_portal import PortalCommon
+from .common_rpc import RpcCommon
 
 STATEMENT = "report.account_collections.report_customer_statement"
-TOTAL_RE = re.compile(r'o_collection_total"[^>]*>\s*([^<]+?)\s*<')
+TOTAL_RE = re.compile(r'o_collection_total"[^>]*>(.*?)</td>', re.S)
 AGING_HEAD_RE = re.compile(r'o_collection_aging">\s*<thead>(.*?)</thead>', re.S)
 
 
@@ -141,3 +144,57 @@ class TestCustomerBalance(PortalCommon, HttpCase):
         self.assertEqual(
             worklist._fields["amount_residual"].string, "Open in Collection"
         )
+
+
+@tagged("post_install", "-at_install")
+class TestCustomerBalanceRights(RpcCommon):
+    """The invoice's *Customer's Balance* is read with the reader's rights: the
+    items of the moves they may read, nothing for a portal user."""
+
+    def test_balance_as_the_reader_may_see_it(self):
+        fields = [
+            "collection_balance",
+            "collection_balance_excluded",
+            "collection_balance_other",
+        ]
+        invoice = self._post_invoice(DUE, amount=1000.0)
+        self._post_invoice(DUE, amount=100.0, move_type="out_refund")
+        # a salesperson limited to their own documents (as Sales makes them)
+        own_documents = self.env["res.groups"].create({"name": "Own documents"})
+        model_id = self.env["ir.model"]._get_id("account.move")
+        self.env["ir.model.access"].create(
+            {
+                "name": "Own invoices",
+                "model_id": model_id,
+                "group_id": own_documents.id,
+                "perm_read": True,
+            }
+        )
+        self.env["ir.rule"].create(
+            {
+                "name": "Own invoices",
+                "model_id": model_id,
+                "groups": [Command.set(own_documents.ids)],
+                "domain_force": "[('invoice_user_id', '=', user.id)]",
+            }
+        )
+        rita = self._create_collection_user(
+            "rita",
+            "Rita Restricted",
+            groups=["base.group_user", "sales_team.group_sale_salesman"],
+        )
+        rita.groups_id = [Command.link(own_documents.id)]
+        rita_invoice = self._post_invoice(DUE, amount=300.0, user=rita)
+        read = self._rpc(rita, "account.move", "read", rita_invoice.ids, fields)[0]
+        self.assertEqual(read["collection_balance"], 300.0)
+        self.assertEqual(read["collection_balance_other"], 0.0)
+        read = self._rpc(
+            self.salesperson, "account.move", "read", rita_invoice.ids, fields
+        )[0]
+        self.assertEqual(read["collection_balance"], 1200.0)
+        self.assertEqual(read["collection_balance_other"], -100.0)
+        # a portal follower reads the invoice, not the customer's balance
+        invoice.message_subscribe(self.portal.partner_id.ids)
+        for fname in fields:
+            with self.subTest(fname), self.assertRaises(AccessError):
+                self._rpc(self.portal, "account.move", "read", invoice.ids, [fname])
