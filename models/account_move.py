@@ -149,11 +149,38 @@ class AccountMove(models.Model):
         groups="account_collections.group_collection_user",
     )
     collection_open_amount = fields.Monetary(
-        string="Total Due by the Customer",
+        string="Open Invoices in Collection, Total",
         compute="_compute_collection_open_invoice_ids",
         currency_field="currency_id",
-        help="What the customer owes on its open invoices in this company, in the "
-        "invoice's currency (0 when those invoices are in several currencies).",
+        help="What the customer's invoices followed by the collection process "
+        "leave to pay in this company, in the invoice's currency (0 when those "
+        "invoices are in several currencies); not the customer's balance (see "
+        "Customer's Balance).",
+        groups="account_collections.group_collection_user",
+    )
+    collection_balance = fields.Monetary(
+        string="Customer's Balance",
+        compute="_compute_collection_balance",
+        currency_field="company_currency_id",
+        help="What the customer owes in this company today, the total due of its "
+        "statement and of its collection emails: its open invoices (excluded "
+        "ones too), less its credit notes and payments not yet matched.",
+        groups="account_collections.group_collection_user",
+    )
+    collection_balance_excluded = fields.Monetary(
+        string="Customer's Balance on Hold",
+        compute="_compute_collection_balance",
+        currency_field="company_currency_id",
+        help="Of the customer's balance, what its invoices excluded from "
+        "collection (dispute, agreement, legal) leave to pay.",
+        groups="account_collections.group_collection_user",
+    )
+    collection_balance_other = fields.Monetary(
+        string="Customer's Credits Not Yet Matched",
+        compute="_compute_collection_balance",
+        currency_field="company_currency_id",
+        help="Of the customer's balance, its credit notes and payments not yet "
+        "matched with an invoice (and other receivable entries).",
         groups="account_collections.group_collection_user",
     )
     collection_exclusion_reason = fields.Selection(
@@ -385,6 +412,47 @@ class AccountMove(models.Model):
         recipients = self.env["collection.mailing"]._collection_recipients(self)
         for move in self:
             move.collection_mail_partner_id = recipients[move]
+
+    @api.depends_context("uid", "allowed_company_ids")
+    @api.depends("commercial_partner_id", "company_id")
+    def _compute_collection_balance(self):
+        """The customer's balance (collection.receivable's
+        ``_collection_balance()``) as the reader may see it: all of it for the
+        daily run (superuser) writing to the customer, only the items of the
+        moves they may read for anyone else. One query for all the moves."""
+        balances = self.env["collection.receivable"]._collection_balance(
+            self.commercial_partner_id, self.company_id
+        )
+        visible = None
+        if not self.env.su:
+            ids = {
+                move_id for balance in balances.values() for move_id in balance["moves"]
+            }
+            visible = set(
+                self.env["account.move"].search([("id", "in", list(ids))]).ids
+            )
+        for move in self:
+            key = (move.commercial_partner_id.id, move.company_id.id)
+            balance = balances.get(key)
+            total = excluded = other = 0.0
+            if balance:
+                if visible is None or visible.issuperset(balance["moves"]):
+                    total = balance["total"]
+                    excluded = balance["excluded"]
+                    other = balance["other"]
+                else:
+                    invoices = set(balance["invoice_ids"])
+                    for move_id, amount in balance["moves"].items():
+                        if move_id not in visible:
+                            continue
+                        total += amount
+                        if move_id not in invoices:
+                            other += amount
+                        elif move_id in balance["excluded_ids"]:
+                            excluded += amount
+            move.collection_balance = total
+            move.collection_balance_excluded = excluded
+            move.collection_balance_other = other
 
     @api.depends_context("uid", "allowed_company_ids")
     @api.depends("commercial_partner_id", "company_id")

@@ -29,7 +29,6 @@ ATTACHMENT_TYPES = {
 ATTACHMENT_MAX_COUNT = 5
 MESSAGE_MAX_CHARS = 4000
 REFERENCE_MAX_CHARS = 120
-AGING_BUCKETS = [(None, 0), (1, 30), (31, 60), (61, 90), (91, None)]
 
 
 class CollectionRateLimitError(UserError):
@@ -159,8 +158,11 @@ class CollectionPortal(models.AbstractModel):
         )
 
     def _collection_page_values(self, partner, companies):
-        """The page's values: per company, the open invoices, their total and
-        aging (company currency), the open promises, disputes and claims."""
+        """The page's values: per company, the customer's balance
+        (collection.receivable's ``_collection_balance()``: the invoices it
+        counts, excluded ones labelled, its credit notes and payments not yet
+        matched, its total and aging in company currency), the invoices the
+        customer may answer for, the open promises, disputes and claims."""
         today = fields.Date.context_today(self)
         moves = self._collection_open_invoices(partner, companies)
         commercial = partner.commercial_partner_id
@@ -200,17 +202,37 @@ class CollectionPortal(models.AbstractModel):
         )
         sections = []
         plans = self._collection_plans(commercial, companies)
-        for company, company_moves in moves.grouped("company_id").items():
-            aging = [0.0] * len(AGING_BUCKETS)
-            for move in company_moves:
-                days = (today - move.collection_date_due).days
-                aging[self._collection_bucket(days)] += move.amount_residual_signed
+        # what the customer owes: the one rule of the statement and the emails
+        balances = self.env["collection.receivable"]._collection_balance(
+            commercial, companies, today
+        )
+        Move = self.env["account.move"].sudo()
+        open_by_company = moves.grouped("company_id")
+        for company in companies.sorted("id"):
+            balance = balances.get((commercial.id, company.id))
+            company_moves = open_by_company.get(company, Move)
+            if not balance and not company_moves:
+                continue
+            balance = balance or {
+                "total": 0.0,
+                "buckets": [0.0] * len(self._collection_aging_labels()),
+                "invoice_ids": [],
+                "excluded_ids": [],
+                "other": 0.0,
+            }
             sections.append(
                 {
                     "company": company,
+                    # the invoices the customer may answer for
                     "moves": company_moves,
-                    "total": sum(company_moves.mapped("amount_residual_signed")),
-                    "aging": aging,
+                    # the invoices the balance counts, excluded ones too
+                    "invoices": Move.browse(balance["invoice_ids"]).sorted(
+                        lambda m: (m.collection_date_due or today, m.name, m.id)
+                    ),
+                    "excluded": set(balance["excluded_ids"]),
+                    "other": balance["other"],
+                    "total": balance["total"],
+                    "aging": balance["buckets"],
                     "promised": {
                         move.id
                         for move in promises.filtered(
@@ -229,6 +251,11 @@ class CollectionPortal(models.AbstractModel):
             "plan_labels": self._collection_plan_labels(),
             "today": today,
             "aging_labels": self._collection_aging_labels(),
+            "exclusion_reasons": dict(
+                self.env["account.move"]
+                ._fields["collection_exclusion_reason"]
+                ._description_selection(self.env)
+            ),
             "dispute_reasons": self.env["collection.dispute"]
             ._fields["reason"]
             ._description_selection(self.env),
@@ -274,21 +301,10 @@ class CollectionPortal(models.AbstractModel):
         }
 
     @api.model
-    def _collection_bucket(self, days):
-        for index, (low, high) in enumerate(AGING_BUCKETS):
-            if (low is None or days >= low) and (high is None or days <= high):
-                return index
-        return 0
-
-    @api.model
     def _collection_aging_labels(self):
-        return [
-            self.env._("Not due"),
-            self.env._("1-30 days"),
-            self.env._("31-60 days"),
-            self.env._("61-90 days"),
-            self.env._("Over 90 days"),
-        ]
+        """The aging buckets' labels: the company's buckets, as the statement
+        and the aging show them (collection.receivable's)."""
+        return self.env["collection.receivable"]._collection_bucket_labels()
 
     # -------------------------------------------------------------------------
     # Input: every field is hostile until checked here

@@ -1,12 +1,12 @@
 """The receivable rules that the daily run, the aging, the KPIs, the worklist and
 the dashboard share, each written once: which invoice the collection process
 follows, its salesperson and its policy, the receivable items open on a date,
-and the aging buckets."""
+the aging buckets and the customer's balance."""
 
 from datetime import timedelta
 from itertools import pairwise
 
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL
@@ -533,6 +533,127 @@ class CollectionReceivable(models.AbstractModel):
         labels += [f"{low + 1}-{high}" for low, high in pairwise(limits)]
         labels.append(self.env._("Over %(days)s", days=limits[-1]))
         return labels
+
+    # -------------------------------------------------------------------------
+    # The customer's balance
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_balance_sql(self, date_at, company_ids, partner_ids):
+        """SQL selecting what the commercial customers ``partner_ids`` owe in
+        ``company_ids`` at the end of ``date_at``: their receivable items open
+        then (:meth:`_collection_open_items_sql`: invoices, credit notes,
+        payments and bank statement lines not yet matched, other entries),
+        excluded invoices included, one row per customer, company, move and
+        bucket (the default buckets, aged by due date as the aging and the
+        statement age them): ``partner_id``, ``company_id``, ``move_id``,
+        ``move_type``, ``excluded``, ``bucket``, ``overdue`` (past its due
+        date), ``amount`` (company currency)."""
+        days = self._collection_days_sql(
+            date_at, SQL("COALESCE(item.date_maturity, item.date)")
+        )
+        return SQL(
+            """
+            SELECT COALESCE(p.commercial_partner_id, p.id) AS partner_id,
+                   item.company_id, item.move_id, m.move_type,
+                   COALESCE(m.collection_excluded, FALSE) AS excluded,
+                   %(bucket)s AS bucket, %(days)s > 0 AS overdue,
+                   SUM(item.amount) AS amount
+              FROM (%(items)s) item
+              JOIN account_move m ON m.id = item.move_id
+              JOIN res_partner p ON p.id = item.partner_id
+             WHERE COALESCE(p.commercial_partner_id, p.id) = ANY(%(partners)s)
+          GROUP BY 1, 2, 3, 4, 5, 6, 7
+            """,
+            bucket=self._collection_bucket_sql(days),
+            days=days,
+            items=self._collection_open_items_sql(date_at, list(company_ids)),
+            partners=list(partner_ids),
+        )
+
+    @api.model
+    def _collection_balance(self, customers, companies, date_at=None):
+        """What each of ``customers`` (their commercial partners) owes in each
+        of ``companies`` at the end of ``date_at`` (default today): the one rule
+        of the customer's balance, read by the portal page, the customer emails,
+        the statement and the aging (the statement and the aging's customer row
+        read the same items, :meth:`_collection_open_items_sql`).
+
+        The balance is the sum of the customer's receivable items open on that
+        day, in company currency: open invoices (partly paid ones for what is
+        left, excluded ones too: shown and labelled, counted like the others),
+        less its credit notes and payments not yet matched with an invoice.
+        Money not yet on the receivable account (a payment waiting for the bank,
+        a bank statement line not reconciled) is not in it.
+
+        Superuser: callers show it to the customer it is about, or filter its
+        ``moves`` by what their reader may see.
+
+        :return: ``{(commercial partner id, company id): {'total', 'buckets':
+            [per default bucket, see :meth:`_collection_bucket_labels`],
+            'overdue' (past due), 'invoices' (what the open invoices leave to
+            pay), 'excluded' (of which excluded invoices), 'other' (credit notes,
+            payments not yet matched and other entries, usually negative),
+            'moves': {move id: open amount}, 'invoice_ids': [open invoices,
+            excluded ones too], 'excluded_ids'}}``, only for the customers with
+            something open; amounts rounded to the company's currency.
+        """
+        date_at = date_at or fields.Date.context_today(self)
+        customers = customers.commercial_partner_id
+        if not customers or not companies:
+            return {}
+        self.env.flush_all()
+        rows = self.env.execute_query(
+            self._collection_balance_sql(date_at, companies.ids, customers.ids)
+        )
+        currencies = {company.id: company.currency_id for company in companies}
+        count = len(COLLECTION_AGING_LIMITS) + 1
+        balances = {}
+        for (
+            partner,
+            company,
+            move,
+            move_type,
+            excluded,
+            bucket,
+            overdue,
+            amount,
+        ) in rows:
+            balance = balances.setdefault(
+                (partner, company),
+                {
+                    "total": 0.0,
+                    "buckets": [0.0] * count,
+                    "overdue": 0.0,
+                    "invoices": 0.0,
+                    "excluded": 0.0,
+                    "other": 0.0,
+                    "moves": {},
+                    "invoice_ids": [],
+                    "excluded_ids": [],
+                },
+            )
+            balance["total"] += amount
+            balance["buckets"][bucket] += amount
+            balance["moves"][move] = balance["moves"].get(move, 0.0) + amount
+            if overdue:
+                balance["overdue"] += amount
+            if move_type == "out_invoice" and amount > 0:
+                balance["invoices"] += amount
+                if move not in balance["invoice_ids"]:
+                    balance["invoice_ids"].append(move)
+                if excluded:
+                    balance["excluded"] += amount
+                    if move not in balance["excluded_ids"]:
+                        balance["excluded_ids"].append(move)
+            else:
+                balance["other"] += amount
+        for (_partner, company), balance in balances.items():
+            currency = currencies[company]
+            for key in ("total", "overdue", "invoices", "excluded", "other"):
+                balance[key] = currency.round(balance[key])
+            balance["buckets"] = [currency.round(a) for a in balance["buckets"]]
+        return balances
 
     # -------------------------------------------------------------------------
     # When the customer is expected to pay

@@ -79,8 +79,8 @@ class CollectionWorklist(models.Model):
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     date_deadline = fields.Date(string="Due On", readonly=True)
     date_due = fields.Date(string="Invoice Due Date", readonly=True)
-    amount_residual = fields.Monetary(string="Open Amount", readonly=True)
-    amount_overdue = fields.Monetary(string="Overdue Amount", readonly=True)
+    amount_residual = fields.Monetary(string="Open in Collection", readonly=True)
+    amount_overdue = fields.Monetary(string="Overdue in Collection", readonly=True)
     days_overdue = fields.Integer(readonly=True, aggregator="max")
     phase = fields.Selection(
         COLLECTION_PHASES,

@@ -42,8 +42,8 @@ class CollectionWorklistCustomer(models.Model):
     invoice_count = fields.Integer(
         string="Open Invoices", readonly=True, aggregator="sum"
     )
-    amount_residual = fields.Monetary(string="Open Amount", readonly=True)
-    amount_overdue = fields.Monetary(string="Total Overdue", readonly=True)
+    amount_residual = fields.Monetary(string="Open in Collection", readonly=True)
+    amount_overdue = fields.Monetary(string="Overdue in Collection", readonly=True)
     days_overdue = fields.Integer(
         string="Oldest Days Overdue", readonly=True, aggregator="max"
     )
