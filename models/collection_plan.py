@@ -1,8 +1,10 @@
 """Payment plans (the negotiation phase): a customer pays some of its open
 invoices in installments. While the plan is open the invoices' escalation
 pauses; the daily run judges each installment from the payments reconciled with
-the invoices, in the order of the installments, and makes the plan kept (all
-paid) or broken (an installment unpaid after the policy's grace period)."""
+the invoices (collection.receivable's rule of what pays an invoice, the promises'
+too), in the order of the installments, and makes the plan kept (all paid),
+broken (an installment unpaid after the policy's grace period) or cancelled (its
+invoices reversed in full)."""
 
 import logging
 from collections import defaultdict
@@ -528,7 +530,10 @@ class CollectionPlan(models.Model):
             covered += installment.amount
             due = min(covered, limit)
             paid = min(installment.amount, max(total_paid - before, 0.0))
-            if float_compare(total_paid, due, precision_rounding=currency.rounding) >= 0:
+            if (
+                float_compare(total_paid, due, precision_rounding=currency.rounding)
+                >= 0
+            ):
                 state = "paid"
             elif installment.date < today:
                 state = "late"

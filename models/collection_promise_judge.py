@@ -52,7 +52,9 @@ class CollectionPromiseJudge(models.AbstractModel):
         """``'kept'``, ``'cancelled'`` or ``False`` (not met): the promise
         judged by collection.receivable's rule of what pays an invoice."""
         return self.env["collection.receivable"]._collection_commitment_verdict(
-            promise.move_ids, promise.amount, paid.get(promise.id, 0.0),
+            promise.move_ids,
+            promise.amount,
+            paid.get(promise.id, 0.0),
             promise.currency_id,
         )
 
@@ -184,9 +186,7 @@ class CollectionPromiseJudge(models.AbstractModel):
         if not settled:
             return
         paid = self._collection_paid_amounts(settled)
-        kept = settled.filtered(
-            lambda p: self._collection_verdict(p, paid) == "kept"
-        )
+        kept = settled.filtered(lambda p: self._collection_verdict(p, paid) == "kept")
         self._collection_close(
             kept,
             "kept",

@@ -34,7 +34,9 @@ class TestWhatPays(RpcCommon):
     def _credit(self, invoice, amount, on):
         """A credit note of ``amount`` on day ``on``, matched with ``invoice``."""
         with freeze_time(on):
-            refund = self._post_invoice(DUE, amount=amount, move_type="out_refund")
+            refund = self._post_invoice(
+                on, amount=amount, move_type="out_refund", invoice_date=on
+            )
             (refund | invoice).line_ids.filtered(
                 lambda line: line.account_type == "asset_receivable"
             ).reconcile()
