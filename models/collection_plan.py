@@ -1,8 +1,10 @@
 """Payment plans (the negotiation phase): a customer pays some of its open
 invoices in installments. While the plan is open the invoices' escalation
 pauses; the daily run judges each installment from the payments reconciled with
-the invoices, in the order of the installments, and makes the plan kept (all
-paid) or broken (an installment unpaid after the policy's grace period)."""
+the invoices (collection.receivable's rule of what pays an invoice, the promises'
+too), in the order of the installments, and makes the plan kept (all paid),
+broken (an installment unpaid after the policy's grace period) or cancelled (its
+invoices reversed in full)."""
 
 import logging
 from collections import defaultdict
@@ -534,24 +536,24 @@ class CollectionPlan(models.Model):
         if not plans:
             return
         self.env.flush_all()
+        # what pays an invoice is collection.receivable's rule (money, not
+        # credit notes), the promises' too
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT plan.id, pr.max_date, SUM(pr.debit_amount_currency)
+                SELECT plan.id, pay.date, SUM(pay.amount)
                   FROM collection_plan plan
                   JOIN collection_plan_account_move_rel rel ON rel.plan_id = plan.id
-                  JOIN account_move_line line
-                    ON line.move_id = rel.move_id
-                   AND line.display_type = 'payment_term'
-                  JOIN account_partial_reconcile pr ON pr.debit_move_id = line.id
-                 WHERE plan.id = ANY(%s)
-                   AND pr.max_date >= plan.date
-                   AND pr.max_date <= %s
-              GROUP BY plan.id, pr.max_date
-              ORDER BY plan.id, pr.max_date
+                  JOIN (%(payments)s) pay ON pay.move_id = rel.move_id
+                 WHERE plan.id = ANY(%(ids)s)
+                   AND pay.date >= plan.date
+                   AND pay.date <= %(today)s
+              GROUP BY plan.id, pay.date
+              ORDER BY plan.id, pay.date
                 """,
-                plans.ids,
-                today,
+                ids=plans.ids,
+                today=today,
+                payments=self.env["collection.receivable"]._collection_payments_sql(),
             )
         )
         payments = defaultdict(list)
@@ -631,6 +633,25 @@ class CollectionPlan(models.Model):
             return sum(amount for date, amount in payments if date <= day)
 
         total_paid = paid_by(today)
+        # what pays an invoice, and what a credit note does, is
+        # collection.receivable's rule, the promises' too
+        verdict = self.env["collection.receivable"]._collection_commitment_verdict(
+            moves, self.amount_total, total_paid, currency
+        )
+        if verdict == "cancelled":
+            self.write({"state": "cancelled", "date_closed": today})
+            self._collection_log(
+                self.env._(
+                    "Payment plan cancelled: its invoices were reversed by credit "
+                    "notes, nothing was paid."
+                )
+            )
+            return
+        # a credit note is not a payment but what it credits is no longer owed:
+        # the installments never ask more than what was paid plus what is owed
+        # (the last ones are the ones credited)
+        owed = max(sum(moves.mapped("amount_residual")), 0.0)
+        limit = total_paid + owed
         if grace_days is None:
             grace_days = self.move_ids[0].collection_policy_id.plan_grace_days or 0
         grace = timedelta(days=grace_days)
@@ -638,9 +659,10 @@ class CollectionPlan(models.Model):
         for installment in self.installment_ids.sorted("sequence"):
             before = covered
             covered += installment.amount
+            due = min(covered, limit)
             paid = min(installment.amount, max(total_paid - before, 0.0))
             if (
-                float_compare(total_paid, covered, precision_rounding=currency.rounding)
+                float_compare(total_paid, due, precision_rounding=currency.rounding)
                 >= 0
             ):
                 state = "paid"
@@ -650,7 +672,7 @@ class CollectionPlan(models.Model):
                 if (
                     deadline < today
                     and float_compare(
-                        paid_by(deadline), covered, precision_rounding=currency.rounding
+                        paid_by(deadline), due, precision_rounding=currency.rounding
                     )
                     < 0
                 ):
@@ -660,10 +682,7 @@ class CollectionPlan(models.Model):
             if (installment.state, installment.amount_paid) != (state, paid):
                 installment.write({"state": state, "amount_paid": paid})
         values = {"amount_paid": min(total_paid, self.amount_total)}
-        all_paid = all(
-            move.payment_state in ("paid", "in_payment", "reversed") for move in moves
-        )
-        if all_paid or all(i.state == "paid" for i in self.installment_ids):
+        if verdict == "kept" or all(i.state == "paid" for i in self.installment_ids):
             values.update(state="kept", date_closed=today)
             self.write(values)
             self._collection_log(

@@ -587,13 +587,6 @@ class CollectionPromise(models.Model):
     # Judgment
     # -------------------------------------------------------------------------
 
-    def _collection_fully_paid(self):
-        self.ensure_one()
-        return all(
-            move.state == "posted" and move.payment_state in ("paid", "in_payment")
-            for move in self.move_ids
-        )
-
     def _collection_log_on_invoices(self, body_by_promise):
         """Log one note per promise on each of its invoices (one batch per body)."""
         for promise, text in body_by_promise.items():

@@ -19,9 +19,10 @@ class CollectionPromiseJudge(models.AbstractModel):
 
     @api.model
     def _collection_paid_amounts(self, promises):
-        """Return ``{promise_id: amount}``: the payments reconciled with the
-        promise's invoices, dated between the day of the promise and its payment
-        date, in the promise's currency. Credit notes are not payments."""
+        """Return ``{promise_id: amount}``: what paid the promise's invoices
+        (collection.receivable's rule: money, not credit notes), dated between
+        the day of the promise and its payment date, in the promise's
+        currency."""
         promise_ids = [pid for pid in promises.ids if pid]
         if not promise_ids:
             return {}
@@ -33,33 +34,41 @@ class CollectionPromiseJudge(models.AbstractModel):
         promises.flush_model(["date", "promised_date", "move_ids"])
         query = SQL(
             """
-            SELECT p.id, SUM(apr.debit_amount_currency)
+            SELECT p.id, SUM(pay.amount)
               FROM collection_promise p
               JOIN collection_promise_account_move_rel rel ON rel.promise_id = p.id
-              JOIN account_move_line l
-                ON l.move_id = rel.move_id
-               AND l.display_type = 'payment_term'
-              JOIN account_partial_reconcile apr ON apr.debit_move_id = l.id
-              JOIN account_move_line pl ON pl.id = apr.credit_move_id
-              JOIN account_move pm ON pm.id = pl.move_id
+              JOIN (%(payments)s) pay ON pay.move_id = rel.move_id
              WHERE p.id = ANY(%(ids)s)
-               AND pm.move_type = 'entry'
-               AND apr.max_date BETWEEN p.date AND p.promised_date
+               AND pay.date BETWEEN p.date AND p.promised_date
           GROUP BY p.id
             """,
             ids=promise_ids,
+            payments=self.env["collection.receivable"]._collection_payments_sql(),
         )
         return dict(self.env.execute_query(query))
+
+    @api.model
+    def _collection_verdict(self, promise, paid):
+        """``'kept'``, ``'cancelled'`` or ``False`` (not met): the promise
+        judged by collection.receivable's rule of what pays an invoice."""
+        return self.env["collection.receivable"]._collection_commitment_verdict(
+            promise.move_ids,
+            promise.amount,
+            paid.get(promise.id, 0.0),
+            promise.currency_id,
+        )
 
     @api.model
     def _collection_judge_due(self, today):
         """Judge the open promises whose payment date has passed (daily run).
 
-        Kept when the payments reconciled with the invoices between the promise
-        and its date reach the promised amount (or the invoices are fully paid);
-        broken otherwise, with an activity for the salesperson; cancelled when the
-        invoices were settled otherwise (credit note), or are no longer posted at
-        all (reset to draft, deleted), whatever the date. Each promise is judged
+        Kept when what paid the invoices between the promise and its date
+        reaches the promised amount, less what credit notes took off (or
+        nothing is owed any more); broken otherwise, with an activity for the
+        salesperson; cancelled when the invoices were reversed in full, are no
+        longer followed (excluded), or no longer posted at all (reset to
+        draft, deleted), whatever the date: collection.receivable's
+        ``_collection_commitment_verdict``, the rule of payment plans too. Each promise is judged
         on its own: one that cannot be is logged, and judged again the next day.
         Returns the number of promises judged.
         """
@@ -74,13 +83,9 @@ class CollectionPromiseJudge(models.AbstractModel):
         paid = self._collection_paid_amounts(promises)
         verdicts = {}
         for promise in promises:
-            if promise._collection_fully_paid() or (
-                promise.currency_id.compare_amounts(
-                    paid.get(promise.id, 0.0), promise.amount
-                )
-                >= 0
-            ):
-                verdicts[promise.id] = "kept"
+            verdict = self._collection_verdict(promise, paid)
+            if verdict:
+                verdicts[promise.id] = verdict
             elif not any(move._collection_is_open() for move in promise.move_ids):
                 verdicts[promise.id] = "cancelled"
             else:
@@ -166,7 +171,8 @@ class CollectionPromiseJudge(models.AbstractModel):
     @api.model
     def _collection_judge_settled(self, moves):
         """Close at once the open promises whose invoices no longer need collecting:
-        kept when all are paid, cancelled when settled otherwise (e.g. reversed)."""
+        kept when paid (:meth:`_collection_verdict`), cancelled when settled
+        otherwise (reversed in full, excluded)."""
         if not moves:
             return
         promises = (
@@ -180,7 +186,7 @@ class CollectionPromiseJudge(models.AbstractModel):
         if not settled:
             return
         paid = self._collection_paid_amounts(settled)
-        kept = settled.filtered(lambda p: p._collection_fully_paid())
+        kept = settled.filtered(lambda p: self._collection_verdict(p, paid) == "kept")
         self._collection_close(
             kept,
             "kept",

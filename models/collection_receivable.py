@@ -332,6 +332,81 @@ class CollectionReceivable(models.AbstractModel):
         )
 
     # -------------------------------------------------------------------------
+    # What pays an invoice (promises to pay and payment plans)
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_pays_sql(self, counterpart_move="pm"):
+        """SQL condition on ``counterpart_move`` (an alias of account_move: the
+        other side of a matching with an invoice's receivable item): the
+        matching pays the invoice. Money pays (a payment, a bank statement
+        line, a journal entry: ``move_type = 'entry'``); a credit note or
+        another invoice does not (it reduces what is owed)."""
+        return SQL("(%s.move_type = 'entry')", SQL.identifier(counterpart_move))
+
+    @api.model
+    def _collection_pays(self, counterpart_move):
+        """Whether a matching with ``counterpart_move`` (one record) pays the
+        invoice (:meth:`_collection_pays_sql`)."""
+        return counterpart_move.move_type == "entry"
+
+    @api.model
+    def _collection_payments_sql(self):
+        """SQL selecting what paid the customer invoices: one row per matching
+        of an invoice's receivable item with money (:meth:`_collection_pays_sql`),
+        ``move_id`` (the invoice), ``date`` (the matching's date) and
+        ``amount`` (in the invoice's currency). Join it on ``move_id``."""
+        return SQL(
+            """
+            SELECT il.move_id, apr.max_date AS date,
+                   apr.debit_amount_currency AS amount
+              FROM account_partial_reconcile apr
+              JOIN account_move_line il
+                ON il.id = apr.debit_move_id
+               AND il.display_type = 'payment_term'
+              JOIN account_move_line pl ON pl.id = apr.credit_move_id
+              JOIN account_move pm ON pm.id = pl.move_id
+             WHERE %s
+            """,
+            self._collection_pays_sql("pm"),
+        )
+
+    @api.model
+    def _collection_payments(self, moves):
+        """``[(invoice, date, amount)]``: what paid ``moves``, read in memory
+        (:meth:`_collection_payments_sql`)."""
+        return [
+            (line.move_id, partial.max_date, partial.debit_amount_currency)
+            for line in moves.line_ids
+            if line.display_type == "payment_term"
+            for partial in line.matched_credit_ids
+            if self._collection_pays(partial.credit_move_id.move_id)
+        ]
+
+    @api.model
+    def _collection_commitment_verdict(self, moves, amount, paid, currency):
+        """What a commitment to pay ``amount`` of ``moves`` (a promise, a
+        payment plan) comes to, given ``paid`` (what paid them in its window,
+        :meth:`_collection_payments_sql`): ``'kept'``, ``'cancelled'``, or
+        ``False`` while not met.
+
+        - cancelled when none of the invoices is posted any more, or when all
+          are reversed (settled by credit notes alone: nothing was paid);
+        - kept when ``paid`` reaches ``amount``, less what credit notes took
+          off: a credit note is not a payment, but what it credits is no longer
+          owed, so the commitment never asks more than ``paid`` plus what the
+          invoices still owe (kept once nothing is owed, unless reversed).
+        """
+        moves = moves.exists().filtered(lambda m: m.state == "posted")
+        if not moves or all(m.payment_state == "reversed" for m in moves):
+            return "cancelled"
+        owed = sum(moves.mapped("amount_residual"))
+        due = min(amount, paid + max(owed, 0.0))
+        if currency.compare_amounts(paid, due) >= 0:
+            return "kept"
+        return False
+
+    # -------------------------------------------------------------------------
     # The receivable items open on a date
     # -------------------------------------------------------------------------
 

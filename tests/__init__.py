@@ -46,6 +46,7 @@ from . import test_statement
 from . import test_statement_queue
 from . import test_ui_tours
 from . import test_unmatched_money
+from . import test_what_pays
 from . import test_worklist
 from . import test_worklist_customer
 from . import test_customer_balance
