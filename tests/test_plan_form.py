@@ -19,8 +19,7 @@ class TestPlanForm(CollectionCommon):
     def _form_of(self, action, user=None):
         """The form an action opens, as ``user`` (the salesperson)."""
         env = self.env(user=user or self.salesperson)
-        context = dict(env.context, **action.get("context", {}))
-        Plan = env["collection.plan"].with_context(context)
+        Plan = env["collection.plan"].with_context(**action.get("context", {}))
         if action.get("res_id"):
             return Form(Plan.browse(action["res_id"]))
         return Form(Plan)
