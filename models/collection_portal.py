@@ -200,6 +200,9 @@ class CollectionPortal(models.AbstractModel):
         )
         sections = []
         plans = self._collection_plans(commercial, companies)
+        receivable = self.env["collection.receivable"]
+        pauses = receivable._collection_pauses(moves, today)
+        pause_labels = receivable._collection_pause_labels()
         for company, company_moves in moves.grouped("company_id").items():
             aging = [0.0] * len(AGING_BUCKETS)
             for move in company_moves:
@@ -218,6 +221,12 @@ class CollectionPortal(models.AbstractModel):
                         ).move_ids
                     },
                     "disputed": set(disputes.move_id.ids),
+                    # the invoices whose reminders are paused: until when, why
+                    "paused": {
+                        move.id: (pauses[move.id][0], pause_labels[pauses[move.id][1]])
+                        for move in company_moves
+                        if move.id in pauses
+                    },
                 }
             )
         return {

@@ -35,6 +35,7 @@ from . import test_portfolio_report
 from . import test_portfolio_weekly_report
 from . import test_promises
 from . import test_receivable_rules
+from . import test_receivable_pauses
 from . import test_reliability
 from . import test_run_segments
 from . import test_segments
