@@ -244,6 +244,29 @@ class CollectionPortal(models.AbstractModel):
         }
 
     @api.model
+    def _collection_promise_form_limits(self, moves):
+        """What the promise form shows before it is sent, for ``moves`` (the
+        invoices it lists, a list or a recordset the caller identified as the
+        customer's): ``{"moves": {move id: limits of a promise on that invoice
+        alone}, "last_date": the latest date any of them allows}``, the limits
+        of ``collection.receivable._collection_promise_limits``, which the
+        answer (and the promise) check again."""
+        moves = self.env["account.move"].sudo().browse([move.id for move in moves])
+        today = fields.Date.context_today(self)
+        receivable = self.env["collection.receivable"]
+        limits = {
+            move.id: receivable._collection_promise_limits(move, today)
+            for move in moves
+        }
+        return {
+            "moves": limits,
+            "today": today,
+            "last_date": max(
+                (limit["last_date"] for limit in limits.values()), default=today
+            ),
+        }
+
+    @api.model
     def _collection_plans(self, partner, companies, moves=None):
         """The customer's payment plans the portal shows (superuser: the caller
         identified the customer): the open ones, and the broken ones whose

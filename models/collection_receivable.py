@@ -616,7 +616,9 @@ class CollectionReceivable(models.AbstractModel):
         """SQL: the last day the collection of the invoice ``move`` (an alias
         of account_move) is paused, ``today`` or later, NULL when it is not
         paused on ``today`` (:meth:`_collection_pause_sql`)."""
-        return SQL("(SELECT p.until FROM (%s) p)", self._collection_pause_sql(today, move))
+        return SQL(
+            "(SELECT p.until FROM (%s) p)", self._collection_pause_sql(today, move)
+        )
 
     @api.model
     def _collection_pauses(self, moves, today=None):
@@ -640,7 +642,9 @@ class CollectionReceivable(models.AbstractModel):
         """
         today = today or fields.Date.context_today(self)
         moves = moves.sudo().filtered("id")
-        ranks = {reason: rank for rank, (reason, _l) in enumerate(COLLECTION_PAUSE_REASONS)}
+        ranks = {
+            reason: rank for rank, (reason, _l) in enumerate(COLLECTION_PAUSE_REASONS)
+        }
         found = {}
 
         def add(move_id, until, reason):
@@ -724,6 +728,92 @@ class CollectionReceivable(models.AbstractModel):
             "claim": self.env._("Payment reported"),
             "promise": self.env._("Promise to pay"),
         }
+
+    # -------------------------------------------------------------------------
+    # What a customer may promise
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_promise_limits(self, moves, today=None):
+        """The limits of a promise to pay ``moves`` made on ``today`` (default
+        the user's today), one rule for the portal, Log a Contact and the
+        promise itself. Each invoice's limits are its collection policy's, else
+        its company's default policy's, else the addon's defaults
+        (``DEFAULT_PROMISE_MAX_DAYS``, ``DEFAULT_PROMISE_MIN_PERCENT``); a
+        promise on several invoices keeps the strictest (the shortest horizon,
+        the largest share). Returns a dict: ``max_days``, ``last_date`` (the
+        latest payment date allowed), ``min_percent``, ``due`` (the open amount
+        of the invoices, in their currency), ``minimum`` (the smallest amount
+        allowed: ``min_percent`` of ``due``), ``currency`` and the policies the
+        two limits come from (``days_policy``, ``percent_policy``, empty for
+        the defaults)."""
+        today = today or fields.Date.context_today(self)
+        moves = moves.sudo()
+        Policy = self.env["collection.policy"]
+        max_days, min_percent = None, None
+        days_policy = percent_policy = Policy
+        for move in moves:
+            policy = (
+                move.with_company(move.company_id).collection_policy_id
+                or move.company_id.collection_policy_id
+            )
+            days = policy.promise_max_days if policy else DEFAULT_PROMISE_MAX_DAYS
+            percent = (
+                policy.promise_min_percent if policy else DEFAULT_PROMISE_MIN_PERCENT
+            )
+            if max_days is None or days < max_days:
+                max_days, days_policy = days, policy
+            if min_percent is None or percent > min_percent:
+                min_percent, percent_policy = percent, policy
+        if max_days is None:
+            max_days, min_percent = (
+                DEFAULT_PROMISE_MAX_DAYS,
+                DEFAULT_PROMISE_MIN_PERCENT,
+            )
+        currency = moves.currency_id[:1] or self.env.company.currency_id
+        due = sum(moves.mapped("amount_residual"))
+        return {
+            "max_days": max_days,
+            "last_date": today + timedelta(days=max_days),
+            "min_percent": min_percent,
+            "due": due,
+            "minimum": currency.round(due * min_percent / 100.0),
+            "currency": currency,
+            "days_policy": days_policy,
+            "percent_policy": percent_policy,
+        }
+
+    @api.model
+    def _collection_promise_problems(self, moves, promised_date, amount, today=None):
+        """Why a promise to pay ``amount`` of ``moves`` by ``promised_date``,
+        made on ``today``, is beyond the limits of
+        :meth:`_collection_promise_limits`: a list of texts naming the limit
+        broken (empty when within them)."""
+        limits = self._collection_promise_limits(moves, today)
+        currency = limits["currency"]
+        problems = []
+        if promised_date and promised_date > limits["last_date"]:
+            problems.append(
+                self.env._(
+                    "The payment date %(date)s is more than %(days)s days away: the "
+                    "latest date allowed is %(last)s.",
+                    date=format_date(self.env, promised_date),
+                    days=limits["max_days"],
+                    last=format_date(self.env, limits["last_date"]),
+                )
+            )
+        if currency.compare_amounts(amount or 0.0, limits["minimum"]) < 0:
+            problems.append(
+                self.env._(
+                    "The promised amount %(amount)s is less than the minimum of "
+                    "%(minimum)s (%(percent)s%% of the amount due, %(due)s).",
+                    amount=format_amount(self.env, amount or 0.0, currency),
+                    minimum=format_amount(self.env, limits["minimum"], currency),
+                    percent=f"{limits['min_percent']:g}",
+                    due=format_amount(self.env, limits["due"], currency),
+                )
+            )
+        return problems
 
     # -------------------------------------------------------------------------
     # When the customer is expected to pay

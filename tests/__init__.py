@@ -26,6 +26,7 @@ from . import test_phases
 from . import test_plan_entry
 from . import test_plans
 from . import test_portal
+from . import test_portal_promise_limits
 from . import test_portal_plans
 from . import test_portal_answers
 from . import test_portal_claims

@@ -189,9 +189,7 @@ class TestPausedUntil(PromiseCommon):
     def test_run_follows_the_rule(self):
         """On day 8 the daily run escalates exactly the invoices not paused."""
         work = dict(
-            self.env["collection.engine"]._collection_due_work(
-                self.company.ids, day(8)
-            )
+            self.env["collection.engine"]._collection_due_work(self.company.ids, day(8))
         )
         pauses = self.env["collection.receivable"]._collection_pauses(
             self._all_moves(), day(8)
