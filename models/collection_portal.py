@@ -8,6 +8,7 @@ from odoo.tools import (
     SQL,
     float_compare,
     format_amount,
+    format_date,
     hash_sign,
     verify_hash_signed,
 )
@@ -223,7 +224,11 @@ class CollectionPortal(models.AbstractModel):
                     "disputed": set(disputes.move_id.ids),
                     # the invoices whose reminders are paused: until when, why
                     "paused": {
-                        move.id: (pauses[move.id][0], pause_labels[pauses[move.id][1]])
+                        move.id: self.env._(
+                            "Reminders paused until %(date)s (%(reason)s)",
+                            date=format_date(self.env, pauses[move.id][0]),
+                            reason=pause_labels[pauses[move.id][1]],
+                        )
                         for move in company_moves
                         if move.id in pauses
                     },
@@ -258,8 +263,20 @@ class CollectionPortal(models.AbstractModel):
             move.id: receivable._collection_promise_limits(move, today)
             for move in moves
         }
+        texts = {}
+        for move_id, limit in limits.items():
+            percent = f"{limit['min_percent']:g}"
+            texts[move_id] = self.env._(
+                "Pay by %(date)s at the latest, at least %(minimum)s (%(percent)s%% "
+                "of %(due)s).",
+                date=format_date(self.env, limit["last_date"]),
+                minimum=format_amount(self.env, limit["minimum"], limit["currency"]),
+                percent=percent,
+                due=format_amount(self.env, limit["due"], limit["currency"]),
+            )
         return {
             "moves": limits,
+            "texts": texts,
             "today": today,
             "last_date": max(
                 (limit["last_date"] for limit in limits.values()), default=today

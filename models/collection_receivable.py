@@ -23,7 +23,7 @@ COLLECTION_PAUSE_REASONS = [
     ("plan", "Payment plan"),
     ("dispute", "Disputed"),
     ("claim", "Payment reported"),
-    ("promise", "Promise to pay"),
+    ("promise", "Promised payment"),
 ]
 COLLECTION_PAUSE_FOREVER = date.max
 # the promise limits of an invoice whose policy (and company) has none
@@ -726,7 +726,7 @@ class CollectionReceivable(models.AbstractModel):
             "plan": self.env._("Payment plan"),
             "dispute": self.env._("Disputed"),
             "claim": self.env._("Payment reported"),
-            "promise": self.env._("Promise to pay"),
+            "promise": self.env._("Promised payment"),
         }
 
     # -------------------------------------------------------------------------
@@ -803,13 +803,14 @@ class CollectionReceivable(models.AbstractModel):
                 )
             )
         if currency.compare_amounts(amount or 0.0, limits["minimum"]) < 0:
+            percent = f"{limits['min_percent']:g}"
             problems.append(
                 self.env._(
                     "The promised amount %(amount)s is less than the minimum of "
                     "%(minimum)s (%(percent)s%% of the amount due, %(due)s).",
                     amount=format_amount(self.env, amount or 0.0, currency),
                     minimum=format_amount(self.env, limits["minimum"], currency),
-                    percent=f"{limits['min_percent']:g}",
+                    percent=percent,
                     due=format_amount(self.env, limits["due"], currency),
                 )
             )

@@ -2,6 +2,10 @@ from odoo import Command
 from odoo.tests import freeze_time, tagged
 from odoo.tools import SQL
 
+from odoo.addons.account_collections.models.collection_receivable import (
+    COLLECTION_PAUSE_FOREVER,
+)
+
 from .common import day
 from .common_promises import PromiseCommon
 
@@ -152,7 +156,8 @@ class TestPausedUntil(PromiseCommon):
                     self.env["collection.receivable"]._collection_pauses(moves, today),
                 )
         later = self.env["collection.receivable"]._collection_pauses(moves, day(25))
-        self.assertEqual(later[self.moves["plan"].id], (day(35), "plan"))
+        # a late installment not judged yet: paused day by day
+        self.assertEqual(later[self.moves["plan"].id], (day(25), "plan"))
 
     def test_next_collection_date_is_after_the_pause(self):
         """Under a plan or a dispute the next collection date is the day after
@@ -200,3 +205,35 @@ class TestPausedUntil(PromiseCommon):
                     move.id in work,
                     move.id not in pauses,
                 )
+
+    def test_worklist_and_portal_follow_the_rule(self):
+        """The worklist's activity rows and the portal page read the same pause."""
+        with freeze_time(day(2)):
+            rows = self.env["collection.worklist"].search(
+                [("kind", "=", "activity"), ("move_id", "in", self._all_moves().ids)]
+            )
+            by_move = {
+                row.move_id.id: (row.paused_until, row.pause_reason) for row in rows
+            }
+            expected = self.env["collection.receivable"]._collection_pauses(
+                self._all_moves(), day(2)
+            )
+            for name, move in self.moves.items():
+                if move.id not in by_move:
+                    continue  # no activity (the excluded invoice's were closed)
+                with self.subTest(name):
+                    until, reason = expected.get(move.id, (False, False))
+                    if until == COLLECTION_PAUSE_FOREVER:
+                        until = False  # an exclusion has no end: no date
+                    self.assertEqual(by_move[move.id], (until, reason))
+            self.assertEqual(by_move[self.moves["plan"].id], (day(21), "plan"))
+            values = self.env["collection.portal"]._collection_page_values(
+                self.customer, self.company
+            )
+            paused = values["sections"][0]["paused"]
+            self.assertEqual(
+                set(paused),
+                set(expected) - {self.moves["excluded"].id},
+            )
+            self.assertIn("Payment plan", paused[self.moves["plan"].id])
+            self.assertIn("04/06/2026", paused[self.moves["plan"].id])
