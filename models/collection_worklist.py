@@ -108,7 +108,6 @@ class CollectionWorklist(models.Model):
         "else its oldest open due date moved by its average days late.",
     )
     paused_until = fields.Date(
-        string="Paused Until",
         readonly=True,
         help="Last day the collection of the invoice is paused: no stage is "
         "executed and no reminder sent until then (an exclusion has no end).",
