@@ -369,8 +369,8 @@ class CollectionPromise(models.Model):
             if problems:
                 raise ValidationError(
                     self.env._(
-                        "%(problems)s Only a collection manager can record this "
-                        "promise to pay.",
+                        "%(problems)s Beyond these limits, only a collection "
+                        "manager can record a promise to pay.",
                         problems=" ".join(problems),
                     )
                 )
