@@ -4,7 +4,11 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from .collection_receivable import COLLECTION_OPEN_PAYMENT_STATES
+from .collection_receivable import (
+    COLLECTION_OPEN_PAYMENT_STATES,
+    COLLECTION_PAUSE_FOREVER,
+    COLLECTION_PAUSE_REASONS,
+)
 from .collection_tools import COLLECTION_EXCLUSION_REASONS, COLLECTION_PROTECTED_FIELDS
 
 # why the customer email an invoice owes was not sent yet
@@ -112,6 +116,21 @@ class AccountMove(models.Model):
     collection_next_date = fields.Date(
         string="Next Collection Date",
         compute="_compute_collection_next_stage",
+        groups="account_collections.group_collection_user",
+    )
+    collection_pause_reason = fields.Selection(
+        COLLECTION_PAUSE_REASONS,
+        string="Collection on Hold For",
+        compute="_compute_collection_pause",
+        help="Why the collection of this invoice is paused today (the pause that "
+        "lasts longest): no stage is executed and no reminder sent until it ends.",
+        groups="account_collections.group_collection_user",
+    )
+    collection_pause_until = fields.Date(
+        string="Collection on Hold Until",
+        compute="_compute_collection_pause",
+        help="Last day the collection of this invoice is paused (empty when it is "
+        "not paused, or excluded from collection with no end).",
         groups="account_collections.group_collection_user",
     )
     collection_error = fields.Text(
@@ -362,21 +381,44 @@ class AccountMove(models.Model):
         "collection_policy_id",
         "collection_date_due",
         "payment_state",
+        "collection_excluded",
+        "collection_paused_until",
         "collection_promise_ids.state",
         "collection_promise_ids.promised_date",
     )
     def _compute_collection_next_stage(self):
+        pauses = self.env["collection.receivable"]._collection_pauses(self)
         for move in self:
             stage = move._collection_is_open() and move._collection_next_stage()
             move.collection_next_stage_id = stage or False
             next_date = (
                 stage and move.collection_date_due + timedelta(days=stage.day_offset)
             ) or False
-            promised = move._collection_open_promise().promised_date
-            if next_date and promised and next_date <= promised:
-                # escalation is paused while the promise holds
-                next_date = promised + timedelta(days=1)
+            until = pauses.get(move.id, (None, None))[0]
+            if next_date and until:
+                # nothing is executed while paused: the day after the pause
+                # ends, or the stage's date if later
+                next_date = (
+                    False
+                    if until == COLLECTION_PAUSE_FOREVER
+                    else max(next_date, until + timedelta(days=1))
+                )
             move.collection_next_date = next_date
+
+    @api.depends(
+        "collection_excluded",
+        "collection_paused_until",
+        "collection_promise_ids.state",
+        "collection_promise_ids.promised_date",
+    )
+    def _compute_collection_pause(self):
+        pauses = self.env["collection.receivable"]._collection_pauses(self)
+        for move in self:
+            until, reason = pauses.get(move.id, (None, None))
+            move.collection_pause_reason = reason or False
+            move.collection_pause_until = (
+                until if until and until != COLLECTION_PAUSE_FOREVER else False
+            )
 
     @api.depends_context("uid", "allowed_company_ids")
     @api.depends("collection_promise_ids")

@@ -136,29 +136,12 @@ class CollectionEngine(models.AbstractModel):
     @api.model
     def _collection_due_work_extra_where(self, today):
         """Further conditions on ``m`` (account_move) for an invoice to advance:
-        no open promise to pay whose date has not passed, no open payment plan,
-        no pause from the customer's answer on the portal (escalation paused)."""
+        its collection is not paused on ``today`` (an open promise or payment
+        plan, a dispute or a payment reported on the portal, an exclusion:
+        ``collection.receivable._collection_pauses``)."""
         return SQL(
-            """
-            (m.collection_paused_until IS NULL
-             OR m.collection_paused_until < %(today)s)
-            AND NOT EXISTS (
-                SELECT 1
-                  FROM collection_promise_account_move_rel rel
-                  JOIN collection_promise p ON p.id = rel.promise_id
-                 WHERE rel.move_id = m.id
-                   AND p.state = 'open'
-                   AND p.promised_date >= %(today)s
-            )
-            AND NOT EXISTS (
-                SELECT 1
-                  FROM collection_plan_account_move_rel plan_rel
-                  JOIN collection_plan plan ON plan.id = plan_rel.plan_id
-                 WHERE plan_rel.move_id = m.id
-                   AND plan.state = 'open'
-            )
-            """,
-            today=today,
+            "NOT EXISTS (%s)",
+            self.env["collection.receivable"]._collection_pause_sql(today, "m"),
         )
 
     # -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from odoo.tools import (
     SQL,
     float_compare,
     format_amount,
+    format_date,
     hash_sign,
     verify_hash_signed,
 )
@@ -202,10 +203,11 @@ class CollectionPortal(models.AbstractModel):
         )
         sections = []
         plans = self._collection_plans(commercial, companies)
+        receivable = self.env["collection.receivable"]
+        pauses = receivable._collection_pauses(moves, today)
+        pause_labels = receivable._collection_pause_labels()
         # what the customer owes: the one rule of the statement and the emails
-        balances = self.env["collection.receivable"]._collection_balance(
-            commercial, companies, today
-        )
+        balances = receivable._collection_balance(commercial, companies, today)
         Move = self.env["account.move"].sudo()
         open_by_company = moves.grouped("company_id")
         for company in companies.sorted("id"):
@@ -240,6 +242,16 @@ class CollectionPortal(models.AbstractModel):
                         ).move_ids
                     },
                     "disputed": set(disputes.move_id.ids),
+                    # the invoices whose reminders are paused: until when, why
+                    "paused": {
+                        move.id: self.env._(
+                            "Reminders paused until %(date)s (%(reason)s)",
+                            date=format_date(self.env, pauses[move.id][0]),
+                            reason=pause_labels[pauses[move.id][1]],
+                        )
+                        for move in company_moves
+                        if move.id in pauses
+                    },
                 }
             )
         return {
@@ -259,6 +271,41 @@ class CollectionPortal(models.AbstractModel):
             "dispute_reasons": self.env["collection.dispute"]
             ._fields["reason"]
             ._description_selection(self.env),
+        }
+
+    @api.model
+    def _collection_promise_form_limits(self, moves):
+        """What the promise form shows before it is sent, for ``moves`` (the
+        invoices it lists, a list or a recordset the caller identified as the
+        customer's): ``{"moves": {move id: limits of a promise on that invoice
+        alone}, "last_date": the latest date any of them allows}``, the limits
+        of ``collection.receivable._collection_promise_limits``, which the
+        answer (and the promise) check again."""
+        moves = self.env["account.move"].sudo().browse([move.id for move in moves])
+        today = fields.Date.context_today(self)
+        receivable = self.env["collection.receivable"]
+        limits = {
+            move.id: receivable._collection_promise_limits(move, today)
+            for move in moves
+        }
+        texts = {}
+        for move_id, limit in limits.items():
+            percent = f"{limit['min_percent']:g}"
+            texts[move_id] = self.env._(
+                "Pay by %(date)s at the latest, at least %(minimum)s (%(percent)s%% "
+                "of %(due)s).",
+                date=format_date(self.env, limit["last_date"]),
+                minimum=format_amount(self.env, limit["minimum"], limit["currency"]),
+                percent=percent,
+                due=format_amount(self.env, limit["due"], limit["currency"]),
+            )
+        return {
+            "moves": limits,
+            "texts": texts,
+            "today": today,
+            "last_date": max(
+                (limit["last_date"] for limit in limits.values()), default=today
+            ),
         }
 
     @api.model

@@ -5,12 +5,11 @@ from markupsafe import Markup
 
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import float_compare, format_amount, format_date, plaintext2html
+from odoo.tools import format_amount, format_date, plaintext2html
 
 from .collection_dispute import DEFAULT_DISPUTE_PAUSE_DAYS
 from .collection_payment_claim import DEFAULT_PAYMENT_CLAIM_PAUSE_DAYS
 from .collection_portal import MESSAGE_MAX_CHARS, REFERENCE_MAX_CHARS
-from .collection_promise import DEFAULT_PROMISE_MAX_DAYS
 
 
 class CollectionPortalAnswer(models.AbstractModel):
@@ -31,40 +30,23 @@ class CollectionPortalAnswer(models.AbstractModel):
         """Promise to pay ``moves`` (checked as the customer's) ``amount`` by
         ``date`` (strings from the request)."""
         self.env["collection.portal"]._collection_check_open(moves)
-        policy = moves[:1].collection_policy_id
-        max_days = policy.promise_max_days if policy else DEFAULT_PROMISE_MAX_DAYS
         today = fields.Date.context_today(self)
         promised_date = self.env["collection.portal"]._collection_parse_date(date)
         if not promised_date or promised_date < today:
             raise UserError(
                 self.env._("The payment date must be today or a later day.")
             )
-        if (promised_date - today).days > max_days:
-            raise UserError(
-                self.env._(
-                    "The payment date may be at most %(days)s days from today "
-                    "(%(date)s).",
-                    days=max_days,
-                    date=format_date(self.env, today + timedelta(days=max_days)),
-                )
-            )
         due = sum(moves.mapped("amount_residual"))
         currency = moves.currency_id
         amount = self.env["collection.portal"]._collection_parse_amount(
             amount, currency, due
         )
-        min_percent = policy.promise_min_percent if policy else 0.0
-        minimum = currency.round(due * min_percent / 100.0)
-        if float_compare(amount, minimum, precision_rounding=currency.rounding) < 0:
-            percent = f"{min_percent:g}"
-            raise UserError(
-                self.env._(
-                    "The amount must be at least %(minimum)s (%(percent)s%% of what "
-                    "is due).",
-                    minimum=format_amount(self.env, minimum, currency),
-                    percent=percent,
-                )
-            )
+        # the promise's own limits (it would refuse what is beyond them)
+        problems = self.env["collection.receivable"]._collection_promise_problems(
+            moves, promised_date, amount, today
+        )
+        if problems:
+            raise UserError(" ".join(problems))
         taken = moves.filtered(lambda m: m._collection_open_promise())
         if taken:
             raise UserError(

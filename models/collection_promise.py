@@ -15,9 +15,6 @@ DATE_FIELD = "date"
 # what was promised: set when the promise is recorded; changing it is a
 # renegotiation (a new promise replaces this one)
 PROMISED_FIELDS = {"move_ids", "partner_id", "company_id", "amount", "promised_date"}
-# the limits of a policy without its own (and of an invoice without policy)
-DEFAULT_PROMISE_MAX_DAYS = 30
-DEFAULT_PROMISE_MIN_PERCENT = 10.0
 MANAGER_GROUP = "account_collections.group_collection_manager"
 
 PROMISE_STATES = [
@@ -358,44 +355,25 @@ class CollectionPromise(models.Model):
 
     @api.constrains("promised_date", "amount", "move_ids")
     def _check_collection_limits(self):
-        """A promise beyond its policy's horizon, or for less than its minimum
-        share of the amount due, pauses escalation for little: only a collection
-        manager records one (the daily run acts as one)."""
+        """A promise beyond its invoices' horizon, or for less than their
+        minimum share of the amount due, pauses escalation for little: only a
+        collection manager records one (the daily run acts as one). The limits
+        are ``collection.receivable._collection_promise_limits``, the portal's
+        and Log a Contact's too."""
         if self.env.user.has_group(MANAGER_GROUP):
             return
+        receivable = self.env["collection.receivable"]
         for promise in self.filtered(lambda p: p.state == "open"):
-            policy = promise.sudo().move_ids[:1].collection_policy_id
-            max_days = policy.promise_max_days if policy else DEFAULT_PROMISE_MAX_DAYS
-            min_percent = (
-                policy.promise_min_percent if policy else DEFAULT_PROMISE_MIN_PERCENT
+            moves = promise.sudo().move_ids
+            problems = receivable._collection_promise_problems(
+                moves, promise.promised_date, promise.amount, promise.date
             )
-            policy_name = policy.display_name or "-"
-            if (promise.promised_date - promise.date).days > max_days:
+            if problems:
                 raise ValidationError(
                     self.env._(
-                        "The payment date %(date)s is more than %(days)s days away, "
-                        "the limit of the collection policy %(policy)s: only a "
-                        "collection manager can record this promise to pay.",
-                        date=format_date(self.env, promise.promised_date),
-                        days=max_days,
-                        policy=policy_name,
-                    )
-                )
-            currency = promise.currency_id
-            due = sum(promise.move_ids.mapped("amount_residual"))
-            minimum = currency.round(due * min_percent / 100.0)
-            if currency.compare_amounts(promise.amount, minimum) < 0:
-                percent = f"{min_percent:g}"
-                raise ValidationError(
-                    self.env._(
-                        "The promised amount %(amount)s is less than %(percent)s%% of "
-                        "the amount due (%(minimum)s), the minimum of the collection "
-                        "policy %(policy)s: only a collection manager can record this "
-                        "promise to pay.",
-                        amount=format_amount(self.env, promise.amount, currency),
-                        percent=percent,
-                        minimum=format_amount(self.env, minimum, currency),
-                        policy=policy_name,
+                        "%(problems)s Beyond these limits, only a collection "
+                        "manager can record a promise to pay.",
+                        problems=" ".join(problems),
                     )
                 )
 

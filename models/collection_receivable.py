@@ -3,19 +3,32 @@ the dashboard share, each written once: which invoice the collection process
 follows, its salesperson and its policy, the receivable items open on a date,
 the aging buckets and the customer's balance."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from itertools import pairwise
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount, format_date
 
 # payment states in which an invoice is still followed by the collection process
 COLLECTION_OPEN_PAYMENT_STATES = ("not_paid", "partial")
 # upper bounds in days of the default aging buckets: not due, 1-30, 31-60, 61-90,
 # 91-120, over 120
 COLLECTION_AGING_LIMITS = (0, 30, 60, 90, 120)
+# why the collection of an invoice is paused, the first winning when two pauses
+# end the same day; an exclusion has no end (COLLECTION_PAUSE_FOREVER)
+COLLECTION_PAUSE_REASONS = [
+    ("excluded", "Excluded from collection"),
+    ("plan", "Payment plan"),
+    ("dispute", "Disputed"),
+    ("claim", "Payment reported"),
+    ("promise", "Promised payment"),
+]
+COLLECTION_PAUSE_FOREVER = date.max
+# the promise limits of an invoice whose policy (and company) has none
+DEFAULT_PROMISE_MAX_DAYS = 30
+DEFAULT_PROMISE_MIN_PERCENT = 10.0
 
 
 class CollectionReceivable(models.AbstractModel):
@@ -729,6 +742,275 @@ class CollectionReceivable(models.AbstractModel):
                 balance[key] = currency.round(balance[key])
             balance["buckets"] = [currency.round(a) for a in balance["buckets"]]
         return balances
+
+    # -------------------------------------------------------------------------
+    # Until when the collection of an invoice is paused, and why
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_pause_sql(self, today, move="m"):
+        """SQL selecting the pause of the invoice ``move`` (an alias of
+        account_move) on ``today``, one row or none: ``until`` (the last day
+        paused, ``today`` or later) and ``reason`` (a key of
+        ``COLLECTION_PAUSE_REASONS``). The SQL form of :meth:`_collection_pauses`,
+        which says what pauses an invoice."""
+        m = SQL.identifier(move)
+        return SQL(
+            """
+            SELECT pause.until, pause.reason
+              FROM (
+                    SELECT %(forever)s::date AS until,
+                           'excluded'::varchar AS reason, 0 AS rank
+                     WHERE COALESCE(%(m)s.collection_excluded, FALSE)
+                 UNION ALL
+                    SELECT GREATEST(%(today)s::date, MIN(pause_inst.date)), 'plan', 1
+                      FROM collection_plan_account_move_rel pause_plan_rel
+                      JOIN collection_plan pause_plan
+                        ON pause_plan.id = pause_plan_rel.plan_id
+                       AND pause_plan.state = 'open'
+                 LEFT JOIN collection_plan_installment pause_inst
+                        ON pause_inst.plan_id = pause_plan.id
+                       AND pause_inst.state != 'paid'
+                     WHERE pause_plan_rel.move_id = %(m)s.id
+                    HAVING COUNT(*) > 0
+                 UNION ALL
+                    SELECT MAX(pause_dispute.paused_until), 'dispute', 2
+                      FROM collection_dispute pause_dispute
+                     WHERE pause_dispute.move_id = %(m)s.id
+                       AND pause_dispute.state = 'open'
+                       AND pause_dispute.paused_until >= %(today)s
+                    HAVING COUNT(*) > 0
+                 UNION ALL
+                    SELECT MAX(pause_claim.paused_until), 'claim', 3
+                      FROM collection_payment_claim_account_move_rel pause_claim_rel
+                      JOIN collection_payment_claim pause_claim
+                        ON pause_claim.id = pause_claim_rel.claim_id
+                     WHERE pause_claim_rel.move_id = %(m)s.id
+                       AND pause_claim.state = 'open'
+                       AND pause_claim.paused_until >= %(today)s
+                    HAVING COUNT(*) > 0
+                 UNION ALL
+                    SELECT MAX(pause_promise.promised_date), 'promise', 4
+                      FROM collection_promise_account_move_rel pause_promise_rel
+                      JOIN collection_promise pause_promise
+                        ON pause_promise.id = pause_promise_rel.promise_id
+                     WHERE pause_promise_rel.move_id = %(m)s.id
+                       AND pause_promise.state = 'open'
+                       AND pause_promise.promised_date >= %(today)s
+                    HAVING COUNT(*) > 0
+                   ) pause
+          ORDER BY pause.until DESC, pause.rank
+             LIMIT 1
+            """,
+            m=m,
+            today=today,
+            forever=COLLECTION_PAUSE_FOREVER,
+        )
+
+    @api.model
+    def _collection_paused_until_sql(self, today, move="m"):
+        """SQL: the last day the collection of the invoice ``move`` (an alias
+        of account_move) is paused, ``today`` or later, NULL when it is not
+        paused on ``today`` (:meth:`_collection_pause_sql`)."""
+        return SQL(
+            "(SELECT p.until FROM (%s) p)", self._collection_pause_sql(today, move)
+        )
+
+    @api.model
+    def _collection_pauses(self, moves, today=None):
+        """``{move id: (until, reason)}`` of the invoices among ``moves`` whose
+        collection is paused on ``today`` (default the user's today): the daily
+        run executes none of their stages, sends them no reminder, and their
+        next collection date is the day after ``until``. One rule, the latest
+        pause winning (ties in the order of ``COLLECTION_PAUSE_REASONS``):
+
+        - ``excluded``: excluded from collection, with no end
+          (``COLLECTION_PAUSE_FOREVER``);
+        - ``plan``: covered by an open payment plan, until its next installment
+          still to pay (today while one is late and the plan not judged yet);
+        - ``dispute``: an open dispute from the portal, until its pause ends;
+        - ``claim``: an open payment claim of the customer that pauses the
+          reminders (``paused_until`` set), until that day;
+        - ``promise``: an open promise to pay, until its promised date (a
+          promise whose date passed is judged, it no longer pauses).
+
+        The SQL form is :meth:`_collection_pause_sql`; a test holds them equal.
+        """
+        today = today or fields.Date.context_today(self)
+        moves = moves.sudo().filtered("id")
+        ranks = {
+            reason: rank for rank, (reason, _l) in enumerate(COLLECTION_PAUSE_REASONS)
+        }
+        found = {}
+
+        def add(move_id, until, reason):
+            key = (until, -ranks[reason])
+            if move_id not in found or key > found[move_id][0]:
+                found[move_id] = (key, reason)
+
+        if not moves:
+            return {}
+        for move in moves.filtered("collection_excluded"):
+            add(move.id, COLLECTION_PAUSE_FOREVER, "excluded")
+        plans = (
+            self.env["collection.plan"]
+            .sudo()
+            .search([("move_ids", "in", moves.ids), ("state", "=", "open")])
+        )
+        plan_dates = {}
+        for plan in plans:
+            dates = plan.installment_ids.filtered(lambda i: i.state != "paid").mapped(
+                "date"
+            )
+            for move_id in plan.move_ids.ids:
+                plan_dates.setdefault(move_id, []).extend(dates)
+        for move_id, dates in plan_dates.items():
+            add(move_id, max(today, min(dates, default=today)), "plan")
+        disputes = (
+            self.env["collection.dispute"]
+            .sudo()
+            .search(
+                [
+                    ("move_id", "in", moves.ids),
+                    ("state", "=", "open"),
+                    ("paused_until", ">=", today),
+                ]
+            )
+        )
+        for dispute in disputes:
+            add(dispute.move_id.id, dispute.paused_until, "dispute")
+        claims = (
+            self.env["collection.payment.claim"]
+            .sudo()
+            .search(
+                [
+                    ("move_ids", "in", moves.ids),
+                    ("state", "=", "open"),
+                    ("paused_until", ">=", today),
+                ]
+            )
+        )
+        for claim in claims:
+            for move_id in claim.move_ids.ids:
+                add(move_id, claim.paused_until, "claim")
+        promises = (
+            self.env["collection.promise"]
+            .sudo()
+            .search(
+                [
+                    ("move_ids", "in", moves.ids),
+                    ("state", "=", "open"),
+                    ("promised_date", ">=", today),
+                ]
+            )
+        )
+        for promise in promises:
+            for move_id in promise.move_ids.ids:
+                add(move_id, promise.promised_date, "promise")
+        wanted = set(moves.ids)
+        return {
+            move_id: (key[0], reason)
+            for move_id, (key, reason) in found.items()
+            if move_id in wanted
+        }
+
+    @api.model
+    def _collection_pause_labels(self):
+        """``{reason: label}`` of ``COLLECTION_PAUSE_REASONS``, translated."""
+        return {
+            "excluded": self.env._("Excluded from collection"),
+            "plan": self.env._("Payment plan"),
+            "dispute": self.env._("Disputed"),
+            "claim": self.env._("Payment reported"),
+            "promise": self.env._("Promised payment"),
+        }
+
+    # -------------------------------------------------------------------------
+    # What a customer may promise
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_promise_limits(self, moves, today=None):
+        """The limits of a promise to pay ``moves`` made on ``today`` (default
+        the user's today), one rule for the portal, Log a Contact and the
+        promise itself. Each invoice's limits are its collection policy's, else
+        its company's default policy's, else the addon's defaults
+        (``DEFAULT_PROMISE_MAX_DAYS``, ``DEFAULT_PROMISE_MIN_PERCENT``); a
+        promise on several invoices keeps the strictest (the shortest horizon,
+        the largest share). Returns a dict: ``max_days``, ``last_date`` (the
+        latest payment date allowed), ``min_percent``, ``due`` (the open amount
+        of the invoices, in their currency), ``minimum`` (the smallest amount
+        allowed: ``min_percent`` of ``due``), ``currency`` and the policies the
+        two limits come from (``days_policy``, ``percent_policy``, empty for
+        the defaults)."""
+        today = today or fields.Date.context_today(self)
+        moves = moves.sudo()
+        Policy = self.env["collection.policy"]
+        max_days, min_percent = None, None
+        days_policy = percent_policy = Policy
+        for move in moves:
+            policy = (
+                move.with_company(move.company_id).collection_policy_id
+                or move.company_id.collection_policy_id
+            )
+            days = policy.promise_max_days if policy else DEFAULT_PROMISE_MAX_DAYS
+            percent = (
+                policy.promise_min_percent if policy else DEFAULT_PROMISE_MIN_PERCENT
+            )
+            if max_days is None or days < max_days:
+                max_days, days_policy = days, policy
+            if min_percent is None or percent > min_percent:
+                min_percent, percent_policy = percent, policy
+        if max_days is None:
+            max_days, min_percent = (
+                DEFAULT_PROMISE_MAX_DAYS,
+                DEFAULT_PROMISE_MIN_PERCENT,
+            )
+        currency = moves.currency_id[:1] or self.env.company.currency_id
+        due = sum(moves.mapped("amount_residual"))
+        return {
+            "max_days": max_days,
+            "last_date": today + timedelta(days=max_days),
+            "min_percent": min_percent,
+            "due": due,
+            "minimum": currency.round(due * min_percent / 100.0),
+            "currency": currency,
+            "days_policy": days_policy,
+            "percent_policy": percent_policy,
+        }
+
+    @api.model
+    def _collection_promise_problems(self, moves, promised_date, amount, today=None):
+        """Why a promise to pay ``amount`` of ``moves`` by ``promised_date``,
+        made on ``today``, is beyond the limits of
+        :meth:`_collection_promise_limits`: a list of texts naming the limit
+        broken (empty when within them)."""
+        limits = self._collection_promise_limits(moves, today)
+        currency = limits["currency"]
+        problems = []
+        if promised_date and promised_date > limits["last_date"]:
+            problems.append(
+                self.env._(
+                    "The payment date %(date)s is more than %(days)s days away: the "
+                    "latest date allowed is %(last)s.",
+                    date=format_date(self.env, promised_date),
+                    days=limits["max_days"],
+                    last=format_date(self.env, limits["last_date"]),
+                )
+            )
+        if currency.compare_amounts(amount or 0.0, limits["minimum"]) < 0:
+            percent = f"{limits['min_percent']:g}"
+            problems.append(
+                self.env._(
+                    "The promised amount %(amount)s is less than the minimum of "
+                    "%(minimum)s (%(percent)s%% of the amount due, %(due)s).",
+                    amount=format_amount(self.env, amount or 0.0, currency),
+                    minimum=format_amount(self.env, limits["minimum"], currency),
+                    percent=percent,
+                    due=format_amount(self.env, limits["due"], currency),
+                )
+            )
+        return problems
 
     # -------------------------------------------------------------------------
     # When the customer is expected to pay

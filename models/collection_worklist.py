@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .collection_receivable import COLLECTION_PAUSE_FOREVER, COLLECTION_PAUSE_REASONS
 from .collection_stage import COLLECTION_PHASES
 
 WORKLIST_KINDS = [("activity", "Activity"), ("promise", "Promise Due")]
@@ -60,8 +61,10 @@ class CollectionWorklist(models.Model):
             "promised_date",
             "move_ids",
         ],
-        "collection.plan": ["state", "partner_id", "company_id"],
+        "collection.plan": ["state", "partner_id", "company_id", "move_ids"],
         "collection.plan.installment": ["plan_id", "date", "state"],
+        "collection.dispute": ["move_id", "state", "paused_until"],
+        "collection.payment.claim": ["move_ids", "state", "paused_until"],
         "res.partner": ["collection_avg_days_late"],
     }
     _order = "priority desc, date_deadline, id"
@@ -103,6 +106,18 @@ class CollectionWorklist(models.Model):
         help="When the customer is expected to pay, never before today: the "
         "first date of its open promises to pay and payment plan installments, "
         "else its oldest open due date moved by its average days late.",
+    )
+    paused_until = fields.Date(
+        readonly=True,
+        help="Last day the collection of the invoice is paused: no stage is "
+        "executed and no reminder sent until then (an exclusion has no end).",
+    )
+    pause_reason = fields.Selection(
+        COLLECTION_PAUSE_REASONS,
+        string="Paused By",
+        readonly=True,
+        help="Why the collection of the invoice is paused (the pause that lasts "
+        "longest).",
     )
     score_amount = fields.Float(
         string="Amount Points",
@@ -241,10 +256,17 @@ class CollectionWorklist(models.Model):
             )
             SELECT s.*,
                    %(expected)s AS date_expected,
+                   -- an exclusion has no end: no date
+                   NULLIF(pause.until, %(forever)s::date) AS paused_until,
+                   pause.reason AS pause_reason,
                    s.score_amount + s.score_days + s.score_broken + s.score_history
                        AS priority
               FROM scored s
+         LEFT JOIN account_move pm ON pm.id = s.move_id
+         LEFT JOIN LATERAL (%(pause)s) pause ON TRUE
             """,
+            pause=receivable._collection_pause_sql(today, "pm"),
+            forever=COLLECTION_PAUSE_FOREVER,
             days=days,
             phases=[phase for phase, _label in COLLECTION_PHASES],
             score_amount=self._collection_score_amount_sql(SQL("i.amount_overdue")),

@@ -13,6 +13,7 @@ from . import test_controls_more
 from . import test_controls_promises
 from . import test_controls_run
 from . import test_core_moves
+from . import test_customer_balance
 from . import test_customer_conversation
 from . import test_customer_mail
 from . import test_engine
@@ -33,10 +34,12 @@ from . import test_portal_answers
 from . import test_portal_claims
 from . import test_portal_invoice_access
 from . import test_portal_plans
+from . import test_portal_promise_limits
 from . import test_portal_statement
 from . import test_portfolio_report
 from . import test_portfolio_weekly_report
 from . import test_promises
+from . import test_receivable_pauses
 from . import test_receivable_rules
 from . import test_reliability
 from . import test_run_segments
@@ -49,4 +52,3 @@ from . import test_unmatched_money
 from . import test_what_pays
 from . import test_worklist
 from . import test_worklist_customer
-from . import test_customer_balance

@@ -249,7 +249,7 @@ class TestPortalRefusals(PortalCommon, HttpCase):
         self._pay(self.invoice_2)
         cases = [
             (self._promise_data(self.invoice_1, days=-1), "today or a later day"),
-            (self._promise_data(self.invoice_1, days=31), "at most 30 days"),
+            (self._promise_data(self.invoice_1, days=31), "more than 30 days away"),
             (
                 self._promise_data(self.invoice_1, amount=1200.01),
                 "more than what is due",

@@ -22,7 +22,9 @@ class TestCollectionPromise(PromiseCommon):
         self.assertIn("Promise to pay recorded", promised.message_ids[0].body)
         self.assertEqual(promised.collection_promise_ids, promise)
         self.assertEqual(promised.collection_promise_date, day(9))
-        self.assertEqual(promised.collection_next_date, day(10), "shown paused")
+        with freeze_time(day(2)):  # the day the promise is made
+            promised.invalidate_recordset(["collection_next_date"])
+            self.assertEqual(promised.collection_next_date, day(10), "shown paused")
 
         self._run(day(7))
         self.assertEqual(control.collection_stage_id, self.stage_escalation)

@@ -67,6 +67,20 @@ class CollectionContactWizard(models.TransientModel):
         readonly=False,
         precompute=True,
     )
+    promise_date_max = fields.Date(
+        string="Latest Payment Date",
+        compute="_compute_promise_limits",
+        help="The latest payment date of the invoices' limits (their collection "
+        "policy's, else their company's, else the defaults): only a collection "
+        "manager records a later one.",
+    )
+    promise_amount_min = fields.Monetary(
+        string="Smallest Promise",
+        compute="_compute_promise_limits",
+        currency_field="currency_id",
+        help="The smallest amount of the invoices' limits (a share of their "
+        "amount due): only a collection manager records a smaller one.",
+    )
     plan_installment_ids = fields.One2many(
         "collection.contact.wizard.installment",
         "wizard_id",
@@ -96,6 +110,14 @@ class CollectionContactWizard(models.TransientModel):
     def _compute_promise_amount(self):
         for wizard in self:
             wizard.promise_amount = sum(wizard.move_ids.mapped("amount_residual"))
+
+    @api.depends("move_ids")
+    def _compute_promise_limits(self):
+        receivable = self.env["collection.receivable"]
+        for wizard in self:
+            limits = receivable._collection_promise_limits(wizard.move_ids)
+            wizard.promise_date_max = limits["last_date"]
+            wizard.promise_amount_min = limits["minimum"]
 
     @api.depends("plan_installment_ids.amount")
     def _compute_plan_amount(self):
