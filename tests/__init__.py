@@ -45,3 +45,4 @@ from . import test_ui_tours
 from . import test_unmatched_money
 from . import test_worklist
 from . import test_worklist_customer
+from . import test_rules_who_acts
