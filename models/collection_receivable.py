@@ -216,6 +216,17 @@ class CollectionReceivable(models.AbstractModel):
         ``_collection_salesperson()``: its own, else its customer's, else its
         contact's, archived users skipped (NULL when none); read from
         :meth:`_collection_invoice_joins`."""
+        candidates = [
+            SQL("%s.invoice_user_id", SQL.identifier(move)),
+            SQL("%s.user_id", SQL.identifier(f"{alias}_customer")),
+            SQL("%s.user_id", SQL.identifier(f"{alias}_partner")),
+        ]
+        return self._collection_active_user_sql(*candidates)
+
+    @api.model
+    def _collection_active_user_sql(self, *candidates):
+        """SQL: the first of the ``candidates`` (SQL of user ids) that is not
+        an archived user, NULL when none."""
         # the archived users are named in the query: PostgreSQL looks a user up
         # in that constant list with a hash, cheaper than joining res_users
         # three times for every journal item
@@ -226,11 +237,6 @@ class CollectionReceivable(models.AbstractModel):
             .search([("active", "=", False)], order="id")
             .ids
         )
-        candidates = [
-            SQL("%s.invoice_user_id", SQL.identifier(move)),
-            SQL("%s.user_id", SQL.identifier(f"{alias}_customer")),
-            SQL("%s.user_id", SQL.identifier(f"{alias}_partner")),
-        ]
         return SQL(
             "CASE %s END",
             SQL(" ").join(
