@@ -556,23 +556,19 @@ class AccountMove(models.Model):
                 return user
         return self.env["res.users"]
 
-    def _collection_manager(self, salesperson):
-        """Leader of the salesperson's sales team, else the company's collection
-        manager; only a user allowed in the invoice's company counts."""
+    def _collection_assignee(self, event, holder=None):
+        """Who acts on ``event`` about the invoice: collection.receivable's
+        ``_collection_assignee()``, the one rule."""
         self.ensure_one()
-        leader = salesperson.sale_team_id.user_id
-        if leader and leader.active and self.company_id in leader.company_ids:
-            return leader
-        manager = self.company_id.collection_manager_id
-        if manager.active and self.company_id in manager.company_ids:
-            return manager
-        return self.env["res.users"]
+        return self.env["collection.receivable"]._collection_assignee(
+            event, move=self, holder=holder
+        )[0]
 
     def _collection_manager_note(self, salesperson, manager):
         """Why the escalation does not go to the salesperson's team leader, when
         the leader is not allowed in the invoice's company (empty otherwise)."""
         self.ensure_one()
-        leader = salesperson.sale_team_id.user_id
+        leader = salesperson.sudo().sale_team_id.user_id
         if not leader.active or self.company_id in leader.company_ids:
             return ""
         if not manager:
@@ -591,16 +587,22 @@ class AccountMove(models.Model):
         )
 
     def _collection_responsible(self, stage):
-        """Return the user who gets the stage's activity, and notes explaining a fallback."""
+        """Return the user who gets the stage's activity (the ``stage`` or
+        ``stage_manager`` event of collection.receivable's
+        ``_collection_assignee()``), and notes explaining a fallback."""
         self.ensure_one()
         salesperson = self._collection_salesperson()
+        event = "stage_manager" if stage.responsible == "manager" else "stage"
+        user, candidate = self.env["collection.receivable"]._collection_assignee(
+            event, move=self
+        )
         notes = []
-        if stage.responsible == "manager":
-            user = self._collection_manager(salesperson)
-            note = self._collection_manager_note(salesperson, user)
+        if event == "stage_manager":
+            manager = user if candidate == "company_manager" else user.browse()
+            note = self._collection_manager_note(salesperson, manager)
             if note:
                 notes.append(note)
-            if not user:
+            if candidate == "salesperson":
                 notes.append(
                     self.env._(
                         "No collection manager is configured (no sales team leader "
@@ -608,39 +610,15 @@ class AccountMove(models.Model):
                         "with the salesperson."
                     )
                 )
-                user = salesperson
-        else:
-            user = salesperson
-        if not user:
-            user = (
-                self._collection_manager(salesperson)
-                or self._collection_fallback_user()
-            )
+        if not salesperson and (event == "stage" or candidate == "first_manager"):
             notes.append(
                 self.env._(
-                    "The invoice has no active salesperson: the activity goes to %(user)s.",
+                    "The invoice has no active salesperson: the activity goes to "
+                    "%(user)s.",
                     user=user.name,
                 )
             )
         return user, notes
-
-    def _collection_fallback_user(self):
-        """A person to hold the activity of an invoice without active salesperson
-        or manager: the user running the action, else the invoice's author, else
-        the company's first collection manager (the scheduler runs as OdooBot, an
-        inactive user nobody would see the activity of)."""
-        self.ensure_one()
-        for user in (self.env.user, self.create_uid):
-            if user.active and not user.share:
-                return user
-        managers = self.env.ref("account_collections.group_collection_manager")
-        return (
-            managers.sudo()
-            .users.filtered(
-                lambda u: u.active and not u.share and self.company_id in u.company_ids
-            )
-            .sorted("id")[:1]
-        )
 
     def _collection_open_promise(self):
         """The open promise to pay of the invoice, if any (sudo)."""

@@ -401,9 +401,7 @@ class CollectionConversation(models.AbstractModel):
         company = lead.company_id
         currency = company.currency_id
         customer = lead.commercial_partner_id
-        salesperson = lead._collection_salesperson()
-        user = company.collection_manager_id.filtered("active") or salesperson
-        user = user or lead._collection_manager(salesperson)
+        user = lead._collection_assignee("unmatched_money")
         money_text = tools.format_amount(self.env, money, currency)
         due_text = tools.format_amount(self.env, due or 0.0, currency)
         activity_type = self.env.ref(

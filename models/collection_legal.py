@@ -129,10 +129,7 @@ class CollectionLegal(models.AbstractModel):
         )
         for invoice in overdue:
             invoice.message_post(body=body, subtype_xmlid="mail.mt_note")
-        user = legal_user
-        if not user:
-            salesperson = move._collection_salesperson()
-            user = move._collection_manager(salesperson) or salesperson
+        user = move._collection_assignee("legal", holder=legal_user)
         if user:
             move.activity_schedule(
                 "account_collections.mail_activity_type_collection_legal",

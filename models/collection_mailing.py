@@ -314,9 +314,7 @@ class CollectionMailing(models.AbstractModel):
                 stage=stage.name,
                 customer=customer.display_name,
             )
-            user = move._collection_salesperson() or move._collection_manager(
-                move._collection_salesperson()
-            )
+            user = move._collection_assignee("missing_email")
             if not user or not todo:
                 continue
             activity_vals.append(

@@ -386,7 +386,7 @@ class CollectionPlan(models.Model):
         return {
             "company_id": moves.company_id.id,
             "partner_id": moves.commercial_partner_id.id,
-            "user_id": moves[0]._collection_salesperson().id,
+            "user_id": moves[0]._collection_assignee("plan").id,
             "currency_id": currency.id,
             "move_ids": [(6, 0, moves.ids)],
             "date": today,
@@ -713,7 +713,7 @@ class CollectionPlan(models.Model):
             )[:1]
             or self.move_ids[:1]
         )
-        user = self.user_id if self.user_id.active else move._collection_salesperson()
+        user = move._collection_assignee("plan_broken", holder=self.user_id)
         if user:
             move.activity_schedule(
                 "account_collections.mail_activity_type_collection_plan_broken",

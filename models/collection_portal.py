@@ -500,7 +500,10 @@ class CollectionPortal(models.AbstractModel):
         savepoint."""
         commercial = partner.commercial_partner_id
         move = self._collection_open_invoices(commercial, companies)[:1]
-        user = (move and move._collection_salesperson()) or commercial.user_id
+        company = move.company_id or companies[:1]
+        user = self.env["collection.receivable"]._collection_assignee(
+            "daily_limit", move=move or None, partner=commercial, company=company
+        )[0]
         if not user:
             return
         summary = self.env._("Too many answers on the portal today")

@@ -79,7 +79,7 @@ class CollectionPortalAnswer(models.AbstractModel):
         self._collection_post(moves, author, text)
         # the activity on the invoice due first
         move = moves.sorted(lambda m: (m.collection_date_due, m.id))[0]
-        user = move._collection_salesperson() or move._collection_fallback_user()
+        user = move._collection_assignee("promise", holder=promise.user_id)
         if user:
             move.sudo().activity_schedule(
                 "account_collections.mail_activity_type_collection_portal_answer",
@@ -125,9 +125,7 @@ class CollectionPortalAnswer(models.AbstractModel):
         policy = move.collection_policy_id
         days = policy.dispute_pause_days if policy else DEFAULT_DISPUTE_PAUSE_DAYS
         today = fields.Date.context_today(self)
-        salesperson = move._collection_salesperson() or move._collection_manager(
-            move._collection_salesperson()
-        )
+        salesperson = move._collection_assignee("dispute")
         dispute = Dispute.create(
             {
                 "company_id": move.company_id.id,
@@ -150,7 +148,7 @@ class CollectionPortalAnswer(models.AbstractModel):
             date=format_date(self.env, dispute.paused_until),
         )
         self._collection_post(move, author, text, message, attachments)
-        user = salesperson or move._collection_fallback_user()
+        user = salesperson
         if user:
             dispute.activity_schedule(
                 "account_collections.mail_activity_type_collection_dispute",
@@ -203,8 +201,7 @@ class CollectionPortalAnswer(models.AbstractModel):
             else DEFAULT_PAYMENT_CLAIM_PAUSE_DAYS
         )
         salesperson = moves[0]._collection_salesperson()
-        manager = company.collection_manager_id
-        user = (manager if manager.active else manager.browse()) or salesperson
+        user = moves[0]._collection_assignee("payment_claim")
         Claim = self.env["collection.payment.claim"].sudo()
         # one claim at a time pauses, and none once the customer's claims were
         # not found too often (checked before this one is written)
@@ -253,7 +250,6 @@ class CollectionPortalAnswer(models.AbstractModel):
                 **values,
             )
         self._collection_post(moves, author, text, attachments=attachments)
-        user = user or moves[0]._collection_fallback_user()
         if user:
             claim.activity_schedule(
                 "account_collections.mail_activity_type_collection_payment_claim",

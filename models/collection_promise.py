@@ -193,8 +193,11 @@ class CollectionPromise(models.Model):
         for promise in self:
             promise.user_id = (
                 promise.user_id
-                or (promise.move_ids and promise.move_ids[0]._collection_salesperson())
-                or self.env.user
+                or (
+                    promise.move_ids
+                    and promise.move_ids[0]._collection_assignee("promise")
+                )
+                or self.env.user.filtered(lambda user: not user.share)
             )
 
     @api.depends("move_ids.currency_id", "company_id")

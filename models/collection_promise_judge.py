@@ -251,12 +251,8 @@ class CollectionPromiseJudge(models.AbstractModel):
         vals_list = []
         for promise in promises:
             for move in promise.move_ids.filtered(lambda m: m._collection_is_open()):
-                user = promise.user_id if promise.user_id.active else env["res.users"]
-                user = user or move._collection_salesperson()
-                user = (
-                    user
-                    or move._collection_manager(user)
-                    or move._collection_fallback_user()
+                user = move._collection_assignee(
+                    "promise_broken", holder=promise.user_id
                 )
                 vals_list.append(
                     {

@@ -29,6 +29,41 @@ COLLECTION_PAUSE_FOREVER = date.max
 # the promise limits of an invoice whose policy (and company) has none
 DEFAULT_PROMISE_MAX_DAYS = 30
 DEFAULT_PROMISE_MIN_PERCENT = 10.0
+# who acts on each event, in order of preference (the one rule of
+# collection.receivable._collection_assignee): "holder" the person the record
+# already names (the promise's, the plan's, the policy's legal responsible),
+# "salesperson" the customer's active salesperson, "leader" the team leader of
+# the customer's salesperson (active or archived), "company_manager" the
+# company's collection manager, "first_manager" the company's first active
+# collection manager. "leader", "company_manager" and "first_manager", in that
+# order, are who takes over from an archived salesperson.
+COLLECTION_TAKEOVER = ("leader", "company_manager", "first_manager")
+COLLECTION_ASSIGNEE_ORDER = {
+    # the activity of a stage done by the salesperson
+    "stage": ("salesperson", *COLLECTION_TAKEOVER),
+    # the activity of a stage done by a manager (an escalation): with no team
+    # leader nor collection manager set, it stays with the salesperson
+    "stage_manager": ("leader", "company_manager", "salesperson", "first_manager"),
+    # who follows a promise to pay, and the activity of one made on the portal
+    "promise": ("holder", "salesperson", *COLLECTION_TAKEOVER),
+    # who follows a payment plan
+    "plan": ("holder", "salesperson", *COLLECTION_TAKEOVER),
+    # a dispute raised on the portal
+    "dispute": ("salesperson", *COLLECTION_TAKEOVER),
+    # a payment reported on the portal, and money received not yet matched:
+    # the collection manager reconciles
+    "payment_claim": ("company_manager", "salesperson", "leader", "first_manager"),
+    "unmatched_money": ("company_manager", "salesperson", "leader", "first_manager"),
+    # a broken promise to pay, a broken payment plan
+    "promise_broken": ("holder", "salesperson", *COLLECTION_TAKEOVER),
+    "plan_broken": ("holder", "salesperson", *COLLECTION_TAKEOVER),
+    # the to-dos: a customer without email, a customer refused on the portal
+    # (too many answers in a day)
+    "missing_email": ("salesperson", *COLLECTION_TAKEOVER),
+    "daily_limit": ("salesperson", *COLLECTION_TAKEOVER),
+    # the legal handover
+    "legal": ("holder", "leader", "company_manager", "salesperson", "first_manager"),
+}
 
 
 class CollectionReceivable(models.AbstractModel):
@@ -194,6 +229,17 @@ class CollectionReceivable(models.AbstractModel):
         ``_collection_salesperson()``: its own, else its customer's, else its
         contact's, archived users skipped (NULL when none); read from
         :meth:`_collection_invoice_joins`."""
+        candidates = [
+            SQL("%s.invoice_user_id", SQL.identifier(move)),
+            SQL("%s.user_id", SQL.identifier(f"{alias}_customer")),
+            SQL("%s.user_id", SQL.identifier(f"{alias}_partner")),
+        ]
+        return self._collection_active_user_sql(*candidates)
+
+    @api.model
+    def _collection_active_user_sql(self, *candidates):
+        """SQL: the first of the ``candidates`` (SQL of user ids) that is not
+        an archived user, NULL when none."""
         # the archived users are named in the query: PostgreSQL looks a user up
         # in that constant list with a hash, cheaper than joining res_users
         # three times for every journal item
@@ -204,11 +250,6 @@ class CollectionReceivable(models.AbstractModel):
             .search([("active", "=", False)], order="id")
             .ids
         )
-        candidates = [
-            SQL("%s.invoice_user_id", SQL.identifier(move)),
-            SQL("%s.user_id", SQL.identifier(f"{alias}_customer")),
-            SQL("%s.user_id", SQL.identifier(f"{alias}_partner")),
-        ]
         return SQL(
             "CASE %s END",
             SQL(" ").join(
@@ -418,6 +459,88 @@ class CollectionReceivable(models.AbstractModel):
         if currency.compare_amounts(paid, due) >= 0:
             return "kept"
         return False
+
+    # -------------------------------------------------------------------------
+    # Who acts
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _collection_assignee(
+        self, event, move=None, partner=None, company=None, holder=None
+    ):
+        """Who acts on ``event`` (a key of ``COLLECTION_ASSIGNEE_ORDER``) about
+        the invoice ``move``, else about the customer ``partner`` in
+        ``company``: the first of the event's candidates, in its order, that is
+        an active internal user allowed in the company. Never an archived,
+        inactive or portal user, and nobody only when the company has no active
+        collection manager at all. When the customer's salesperson is archived,
+        the same person takes over every event that was theirs: their team
+        leader, else the company's collection manager, else its first active
+        collection manager.
+
+        :param holder: the user the record already names (``"holder"``).
+        :return: ``(user, candidate)``, the user (sudo-free, maybe empty) and the
+            name of the candidate that gave it (``""`` when none).
+        """
+        order = COLLECTION_ASSIGNEE_ORDER[event]
+        Users = self.env["res.users"]
+        if move:
+            move.ensure_one()
+            company = move.company_id
+            customer = move.commercial_partner_id
+            salesperson = move._collection_salesperson()
+            named = move.invoice_user_id or customer.user_id or move.partner_id.user_id
+        else:
+            customer = partner.commercial_partner_id
+            salesperson = Users
+            for user in (customer.user_id, partner.user_id):
+                if user and user.active:
+                    salesperson = user
+                    break
+            named = customer.user_id or partner.user_id
+        company = company or self.env.company
+
+        def acts(user):
+            user = user.sudo()
+            return bool(
+                user and user.active and not user.share and company in user.company_ids
+            )
+
+        def first_manager():
+            managers = (
+                self.env.ref("account_collections.group_collection_manager")
+                .sudo()
+                .users
+            )
+            return managers.filtered(acts).sorted("id")[:1]
+
+        candidates = {
+            "holder": lambda: holder or Users,
+            "salesperson": lambda: salesperson,
+            "leader": lambda: self._collection_team_leader(salesperson or named),
+            "company_manager": lambda: company.sudo().collection_manager_id,
+            "first_manager": first_manager,
+        }
+        for name in order:
+            user = candidates[name]()[:1]
+            if acts(user):
+                return Users.browse(user.id), name
+        return Users, ""
+
+    @api.model
+    def _collection_team_leader(self, user):
+        """The leader of ``user``'s sales team; of the team they were last in
+        when archived (archiving a user archives their team memberships)."""
+        user = user.sudo()
+        if not user or user.sale_team_id:
+            return user.sale_team_id.user_id
+        membership = (
+            self.env["crm.team.member"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("user_id", "=", user.id)], order="id desc", limit=1)
+        )
+        return membership.crm_team_id.user_id
 
     # -------------------------------------------------------------------------
     # The receivable items open on a date

@@ -4,12 +4,19 @@ from odoo.tools import SQL
 from .collection_contact import CONTACT_OUTCOMES
 from .collection_stage import COLLECTION_PHASES
 
+# a row's id is its customer's id times this plus its company's id (one row
+# per customer and company, the same id from one read to the next)
+COMPANY_ID_SPAN = 1_000_000
+
 
 class CollectionWorklistCustomer(models.Model):
-    """My Collections by customer: one row per customer, company and person to
-    act (the salesperson, or the manager an escalation went to), over the rows
-    of ``collection.worklist`` (open collection activities and promises due),
-    with the customer's whole open debt in the company.
+    """My Collections by customer: the receivable by customer under the
+    customer's own salesperson, one row per customer and company whoever holds
+    its activities (``escalated_user_id`` shows who holds an escalation), over
+    the rows of ``collection.worklist`` (open collection activities and promises
+    due) and the customer's open receivable items in the company. Its open and
+    overdue amounts are the aging's (as of today, by due date, excluded
+    invoices included): the same filter gives the same overdue total.
 
     The priority score is the worklist's, computed per customer: amount points
     on the customer's overdue amount, days points on its oldest overdue invoice,
@@ -25,6 +32,18 @@ class CollectionWorklistCustomer(models.Model):
         "collection.dispute": ["state", "partner_id", "company_id"],
         "collection.payment.claim": ["state", "partner_id", "company_id"],
         "collection.contact": ["partner_id", "company_id", "date", "outcome"],
+        "account.move.line": [
+            "account_id",
+            "parent_state",
+            "partner_id",
+            "date",
+            "date_maturity",
+            "amount_residual",
+            "reconciled",
+        ],
+        "account.partial.reconcile": ["amount", "max_date"],
+        "res.partner": ["user_id", "commercial_partner_id"],
+        "res.users": ["active"],
     }
     _order = "priority desc, date_deadline, id"
     _rec_name = "partner_id"
@@ -32,7 +51,20 @@ class CollectionWorklistCustomer(models.Model):
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
-    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Salesperson",
+        readonly=True,
+        help="The customer's own salesperson (archived users skipped), else that "
+        "of its open invoice due first.",
+    )
+    escalated_user_id = fields.Many2one(
+        "res.users",
+        string="Escalated To",
+        readonly=True,
+        help="Who, other than the salesperson, holds an activity or a promise of "
+        "the customer (an escalation, a takeover).",
+    )
     date_deadline = fields.Date(
         string="Due On",
         readonly=True,
@@ -42,8 +74,19 @@ class CollectionWorklistCustomer(models.Model):
     invoice_count = fields.Integer(
         string="Open Invoices", readonly=True, aggregator="sum"
     )
-    amount_residual = fields.Monetary(string="Open in Collection", readonly=True)
-    amount_overdue = fields.Monetary(string="Overdue in Collection", readonly=True)
+    amount_residual = fields.Monetary(
+        string="Total Due",
+        readonly=True,
+        help="The customer's receivable balance in the company as the aging "
+        "reads it today: open invoices, credit notes and payments not yet "
+        "matched, excluded invoices included.",
+    )
+    amount_overdue = fields.Monetary(
+        string="Overdue",
+        readonly=True,
+        help="The part of the open amount past its due date: the aging's "
+        "overdue buckets for the customer.",
+    )
     days_overdue = fields.Integer(
         string="Oldest Days Overdue", readonly=True, aggregator="max"
     )
@@ -128,39 +171,56 @@ class CollectionWorklistCustomer(models.Model):
         receivable = self.env["collection.receivable"]
         worklist = self.env["collection.worklist"]
         days = receivable._collection_days_sql(today, SQL("m.collection_date_due"))
+        item_days = receivable._collection_days_sql(
+            today, SQL("COALESCE(b.date_maturity, b.date)")
+        )
         return SQL(
             """
             WITH item AS (%(items)s),
-            grp AS (
-                -- the row's id: its first item's, unique since the rows
-                -- partition the items
-                SELECT MIN(i.id) AS id, i.partner_id, i.company_id, i.user_id,
+            held AS (
+                -- who holds the customer's activities and promises due
+                SELECT i.partner_id, i.company_id,
                        COUNT(*) FILTER (WHERE i.kind = 'activity') AS activity_count,
                        MIN(i.date_deadline) AS date_deadline,
-                       MAX(i.currency_id) AS currency_id,
                        MAX(i.broken_count) AS broken_count,
                        MAX(i.avg_days_late) AS avg_days_late,
                        MAX(i.score_broken) AS score_broken,
-                       MAX(i.score_history) AS score_history
+                       MAX(i.score_history) AS score_history,
+                       array_agg(DISTINCT i.user_id) AS holder_ids
                   FROM item i
-              GROUP BY i.partner_id, i.company_id, i.user_id
+              GROUP BY i.partner_id, i.company_id
+            ), balance AS (
+                -- the receivable by customer as the aging reads it (open items,
+                -- credit notes and payments not matched, excluded invoices
+                -- alike): its overdue is the aging's past due buckets
+                SELECT COALESCE(p.commercial_partner_id, p.id) AS partner_id,
+                       b.company_id,
+                       SUM(b.amount) AS amount_residual,
+                       SUM(CASE WHEN %(item_days)s > 0 THEN b.amount ELSE 0 END)
+                           AS amount_overdue
+                  FROM (%(open_items)s) b
+                  JOIN res_partner p ON p.id = b.partner_id
+              GROUP BY 1, 2
             ), debt AS (
                 SELECT m.commercial_partner_id AS partner_id, m.company_id,
                        COUNT(*) AS invoice_count,
-                       SUM(m.amount_residual_signed) AS amount_residual,
-                       SUM(CASE WHEN %(days)s > 0
-                                THEN m.amount_residual_signed ELSE 0 END)
-                           AS amount_overdue,
                        GREATEST(MAX(%(days)s), 0) AS days_overdue,
                        MIN(COALESCE(m.collection_date_due, m.invoice_date_due))
                            AS date_due,
                        MAX(array_position(%(phases)s::varchar[], m.collection_phase))
-                           AS phase_rank
+                           AS phase_rank,
+                       (array_agg(%(salesperson)s ORDER BY
+                            COALESCE(m.collection_date_due, m.invoice_date_due),
+                            m.id) FILTER (WHERE %(salesperson)s IS NOT NULL))[1]
+                           AS salesperson_id
                   FROM account_move m
+                  %(invoice_joins)s
                  WHERE %(open)s
-                   AND (m.commercial_partner_id, m.company_id) IN (
-                       SELECT partner_id, company_id FROM grp)
               GROUP BY m.commercial_partner_id, m.company_id
+            ), customer AS (
+                SELECT partner_id, company_id FROM held
+                 UNION
+                SELECT partner_id, company_id FROM balance
             ), promise AS (
                 SELECT partner_id, company_id, SUM(amount) AS promise_amount,
                        MIN(promised_date) AS promise_date
@@ -181,11 +241,37 @@ class CollectionWorklistCustomer(models.Model):
                        partner_id, company_id, date, outcome
                   FROM collection_contact
               ORDER BY partner_id, company_id, date DESC, id DESC
+            ), owned AS (
+                -- the customer's own salesperson: its own (active), else that
+                -- of its open invoice due first
+                SELECT c.partner_id, c.company_id,
+                       COALESCE(%(own)s, d.salesperson_id) AS user_id
+                  FROM customer c
+                  JOIN res_partner rp ON rp.id = c.partner_id
+             LEFT JOIN debt d
+                    ON d.partner_id = c.partner_id AND d.company_id = c.company_id
             ), scored AS (
-                SELECT g.*,
+                SELECT
+                       -- one row per customer and company
+                       c.partner_id::bigint * %(companies)s + c.company_id AS id,
+                       c.partner_id, c.company_id, o.user_id,
+                       (SELECT MIN(holder) FROM unnest(h.holder_ids) holder
+                         WHERE holder IS DISTINCT FROM o.user_id)
+                           AS escalated_user_id,
+                       COALESCE(h.activity_count, 0) AS activity_count,
+                       h.date_deadline,
+                       rc.currency_id,
+                       COALESCE(h.broken_count, 0) AS broken_count,
+                       COALESCE(h.avg_days_late,
+                                rp.collection_avg_days_late, 0)::numeric
+                           AS avg_days_late,
+                       COALESCE(h.score_broken, 0) AS score_broken,
+                       COALESCE(h.score_history, ROUND(LEAST(GREATEST(COALESCE(
+                           rp.collection_avg_days_late, 0)::numeric, 0), 60) / 3.0, 1))
+                           AS score_history,
                        COALESCE(d.invoice_count, 0) AS invoice_count,
-                       COALESCE(d.amount_residual, 0) AS amount_residual,
-                       COALESCE(d.amount_overdue, 0) AS amount_overdue,
+                       COALESCE(bl.amount_residual, 0) AS amount_residual,
+                       COALESCE(bl.amount_overdue, 0) AS amount_overdue,
                        COALESCE(d.days_overdue, 0) AS days_overdue,
                        d.date_due,
                        p.promise_amount,
@@ -193,19 +279,27 @@ class CollectionWorklistCustomer(models.Model):
                        (%(phases)s::varchar[])[d.phase_rank] AS phase,
                        COALESCE(a.dispute_count, 0) AS dispute_count,
                        COALESCE(a.claim_count, 0) AS claim_count,
-                       c.date AS last_contact_date,
-                       c.outcome AS last_contact_outcome,
+                       ct.date AS last_contact_date,
+                       ct.outcome AS last_contact_outcome,
                        %(score_amount)s AS score_amount,
                        %(score_days)s AS score_days
-                  FROM grp g
+                  FROM customer c
+                  JOIN owned o
+                    ON o.partner_id = c.partner_id AND o.company_id = c.company_id
+                  JOIN res_company rc ON rc.id = c.company_id
+                  JOIN res_partner rp ON rp.id = c.partner_id
+             LEFT JOIN held h
+                    ON h.partner_id = c.partner_id AND h.company_id = c.company_id
+             LEFT JOIN balance bl
+                    ON bl.partner_id = c.partner_id AND bl.company_id = c.company_id
              LEFT JOIN debt d
-                    ON d.partner_id = g.partner_id AND d.company_id = g.company_id
+                    ON d.partner_id = c.partner_id AND d.company_id = c.company_id
              LEFT JOIN promise p
-                    ON p.partner_id = g.partner_id AND p.company_id = g.company_id
+                    ON p.partner_id = c.partner_id AND p.company_id = c.company_id
              LEFT JOIN answer a
-                    ON a.partner_id = g.partner_id AND a.company_id = g.company_id
-             LEFT JOIN contact c
-                    ON c.partner_id = g.partner_id AND c.company_id = g.company_id
+                    ON a.partner_id = c.partner_id AND a.company_id = c.company_id
+             LEFT JOIN contact ct
+                    ON ct.partner_id = c.partner_id AND ct.company_id = c.company_id
             )
             SELECT s.*,
                    %(expected)s AS date_expected,
@@ -214,11 +308,17 @@ class CollectionWorklistCustomer(models.Model):
               FROM scored s
             """,
             items=worklist._query(today),
+            open_items=receivable._collection_open_items_sql(today),
+            item_days=item_days,
             days=days,
             open=receivable._collection_open_sql("m"),
+            invoice_joins=receivable._collection_invoice_joins("m", alias="rcv"),
+            salesperson=receivable._collection_salesperson_sql("rcv"),
+            own=receivable._collection_active_user_sql(SQL("rp.user_id")),
+            companies=COMPANY_ID_SPAN,
             phases=[phase for phase, _label in COLLECTION_PHASES],
             score_amount=worklist._collection_score_amount_sql(
-                SQL("COALESCE(d.amount_overdue, 0)")
+                SQL("COALESCE(bl.amount_overdue, 0)")
             ),
             score_days=worklist._collection_score_days_sql(
                 SQL("COALESCE(d.days_overdue, 0)")
@@ -272,7 +372,6 @@ class CollectionWorklistCustomer(models.Model):
             [
                 ("partner_id", "=", self.partner_id.id),
                 ("company_id", "=", self.company_id.id),
-                ("user_id", "=", self.user_id.id),
             ]
         )
 
@@ -304,7 +403,6 @@ class CollectionWorklistCustomer(models.Model):
         action["domain"] = [
             ("partner_id", "=", self.partner_id.id),
             ("company_id", "=", self.company_id.id),
-            ("user_id", "=", self.user_id.id),
         ]
         action["context"] = {}
         action["display_name"] = self.partner_id.display_name

@@ -52,3 +52,4 @@ from . import test_unmatched_money
 from . import test_what_pays
 from . import test_worklist
 from . import test_worklist_customer
+from . import test_rules_who_acts

@@ -136,15 +136,6 @@ class TestCustomerBalance(PortalCommon, HttpCase):
         self.assertIn("On hold", page.split(self.disputed.name, 1)[1][:2000])
         self.assertIn("Credit notes and payments not yet matched", page)
 
-    def test_worklist_says_a_different_thing_under_another_label(self):
-        worklist = self.env["collection.worklist.customer"]
-        self.assertEqual(
-            worklist._fields["amount_overdue"].string, "Overdue in Collection"
-        )
-        self.assertEqual(
-            worklist._fields["amount_residual"].string, "Open in Collection"
-        )
-
 
 @tagged("post_install", "-at_install")
 class TestCustomerBalanceRights(RpcCommon):

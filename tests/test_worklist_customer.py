@@ -3,7 +3,7 @@ import math
 from odoo.exceptions import AccessError
 from odoo.tests import freeze_time, tagged
 
-from .common import DUE, day
+from .common import AGING_REPORT, DUE, day
 from .common_rpc import RpcCommon
 
 CUSTOMERS = "collection.worklist.customer"
@@ -43,7 +43,9 @@ class TestWorklistByCustomer(RpcCommon):
             self.assertEqual(top.activity_count, 3)
             self.assertEqual(top.invoice_count, 4, "open invoices, due or not")
             self.assertEqual(top.amount_overdue, 3500.0)
-            self.assertEqual(top.amount_residual, 4200.0)
+            # the aging's balance as of today: the invoice dated next month is
+            # not receivable yet
+            self.assertEqual(top.amount_residual, 3500.0)
             self.assertEqual(top.days_overdue, 12, "its oldest overdue invoice")
             self.assertEqual(
                 top.date_expected, day(9), "oldest due date, but never before today"
@@ -131,7 +133,16 @@ class TestWorklistByCustomer(RpcCommon):
             self.assertEqual(wizard.move_ids, overdue)
             self.assertNotIn(not_due, wizard.move_ids)
             wizard.action_log()
-            self.assertFalse(self._row(self.customer), "both activities done")
+            # both activities done: the customer still owes, its row stays,
+            # out of the default "Due Today or Earlier" filter
+            row = self._row(self.customer)
+            self.assertEqual(row.activity_count, 0, "both activities done")
+            self.assertFalse(row.date_deadline)
+            self.assertFalse(
+                self._rows().filtered_domain(
+                    [("date_deadline", "<=", day(2)), ("id", "=", row.id)]
+                )
+            )
         contact = self.env["collection.contact"].search([], order="id desc", limit=1)
         self.assertEqual(contact.move_ids, overdue)
 
@@ -181,3 +192,96 @@ class TestWorklistByCustomer(RpcCommon):
             self.assertEqual(row.claim_count, 0)
             # a salesperson of another customer sees neither the row nor its answers
             self.assertFalse(self._row(self.customer, user=self.salesperson_2))
+
+
+@tagged("post_install", "-at_install")
+class TestWorklistWhoseCustomer(RpcCommon):
+    """My Collections is the receivable by customer under the customer's own
+    salesperson: one row per customer and company whoever holds the
+    activities, an escalation in its own column, and the aging's overdue."""
+
+    def _rows(self, user, domain=()):
+        self.env[CUSTOMERS].invalidate_model()
+        return self.env[CUSTOMERS].with_user(user).search(list(domain))
+
+    def _aging_overdue(self, **kwargs):
+        result = self.env[AGING_REPORT]._collection_aging(
+            self.company.ids, day(31), **kwargs
+        )
+        return round(sum(result["totals"][1:]), 2)
+
+    def test_one_row_per_customer_under_its_salesperson(self):
+        # Acme: a partly paid invoice, a credit note, a payment not matched
+        # and a disputed (excluded) invoice, Sam's customer; Globex: Sally's
+        self.customer.user_id = self.salesperson
+        partly = self._post_invoice(DUE, amount=1000.0)
+        self._pay(partly, amount=250.0, pay_date=day(1))
+        self._post_invoice(day(-10), amount=2000.0)
+        disputed = self._post_invoice(day(5), amount=400.0)
+        self._post_invoice(day(40), amount=700.0)
+        self._post_invoice(day(2), amount=150.0, move_type="out_refund")
+        payment = self.env["account.payment"].create(
+            {
+                "amount": 80.0,
+                "date": day(3),
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": self.customer.id,
+            }
+        )
+        payment.action_post()
+        globex = self._post_invoice(
+            DUE, amount=300.0, partner=self.customer_2, user=self.salesperson_2
+        )
+        self._run(day(30))
+        with freeze_time(day(31)):
+            self.env["collection.portal.answer"]._collection_submit_dispute(
+                self.customer, self.customer, disputed, "wrong_amount", "Wrong", []
+            )
+            holders = self.env["collection.worklist"].search(
+                [("partner_id", "=", self.customer.id)]
+            )
+            self.assertIn(self.leader, holders.user_id, "an escalation is held")
+            rows = self._rows(self.manager, [("partner_id", "=", self.customer.id)])
+            self.assertEqual(len(rows), 1, "one row whoever holds the activities")
+            self.assertEqual(rows.user_id, self.salesperson, "the customer's own")
+            self.assertEqual(rows.escalated_user_id, self.leader)
+            self.assertEqual(rows.activity_count, len(holders.activity_id))
+            # the salesperson sees their customer though the leader holds the
+            # escalation, the leader sees it as escalated to them, and another
+            # salesperson does not
+            self.assertEqual(self._rows(self.salesperson).partner_id, self.customer)
+            self.assertIn(self.customer, self._rows(self.leader).partner_id)
+            self.assertEqual(self._rows(self.salesperson_2).partner_id, self.customer_2)
+            # the overdue total is the aging's, for the same filter
+            for domain, aging in (
+                ([], {}),
+                (
+                    [("partner_id", "=", self.customer.id)],
+                    {"partner_ids": self.customer.ids},
+                ),
+                (
+                    [("user_id", "=", self.salesperson.id)],
+                    {"user_ids": self.salesperson.ids},
+                ),
+                (
+                    [("user_id", "=", self.salesperson_2.id)],
+                    {"user_ids": self.salesperson_2.ids},
+                ),
+            ):
+                rows = self._rows(self.manager, domain)
+                [group] = self.env[CUSTOMERS].read_group(
+                    [("id", "in", rows.ids)], ["amount_overdue:sum"], []
+                )
+                self.assertAlmostEqual(
+                    group["amount_overdue"], self._aging_overdue(**aging), 2, domain
+                )
+            acme = self._rows(self.manager, [("partner_id", "=", self.customer.id)])
+            self.assertAlmostEqual(
+                acme.amount_residual,
+                self.env[AGING_REPORT]._collection_aging(
+                    self.company.ids, day(31), partner_ids=self.customer.ids
+                )["total"],
+                2,
+            )
+        self.assertTrue(globex)
