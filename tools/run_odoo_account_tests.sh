@@ -39,14 +39,14 @@ status=$?
 set -e
 
 echo "== summary"
-summary="$(grep -E "error\(s\) of [0-9]+ tests" "$LOG" | tail -n 1 | sed -E 's/^.*(INFO|ERROR) [^ ]+ [^ ]+: //')"
+summary="$(grep -E "error\(s\) of [0-9]+ tests" "$LOG" | tail -n 1 | sed -E 's/^.*(INFO|ERROR) [^ ]+ [^ ]+: //' || true)"
 echo "${summary:-no test summary in the log}"
 if [ -z "$summary" ] || echo "$summary" | grep -qE ' of 0 tests'; then
     echo "ERROR: no test ran for '$TAGS'" >&2
     [ "$status" -eq 0 ] && status=1
 fi
 failed="$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ ERROR [^ ]+ odoo\.addons\.[a-z_]+\.tests[^ ]*: (FAIL|ERROR): ' "$LOG" \
-    | sed -E 's/^.* (FAIL|ERROR): /\1: /' | sort | uniq)"
+    | sed -E 's/^.* (FAIL|ERROR): /\1: /' | sort | uniq || true)"
 if [ -n "$failed" ]; then
     echo "$failed"
     echo "(details in $LOG; compare with WITHOUT_ADDON=1 to see whether the addon is the cause)"
