@@ -15,23 +15,30 @@ from .common import CollectionCommon
 TODAY = date(2026, 3, 2)
 
 
+def _create_accountant(cls, collection_group):
+    """An accountant (Invoicing administrator) who works collections too, in
+    ``collection_group``: every collection field of the invoice form is in the
+    views this user gets."""
+    return cls._create_collection_user(
+        "accountant",
+        "Ada Accountant",
+        groups=[
+            "base.group_user",
+            "sales_team.group_sale_salesman_all_leads",
+            "account.group_account_manager",
+            "account.group_account_user",
+            collection_group,
+        ],
+    )
+
+
 @tagged("post_install", "-at_install")
 class TestCoreMoveForms(CollectionCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # an accountant who works collections too: every collection field of
-        # the invoice form is in the views this user gets
-        cls.accountant = cls._create_collection_user(
-            "accountant",
-            "Ada Accountant",
-            groups=[
-                "base.group_user",
-                "sales_team.group_sale_salesman_all_leads",
-                "account.group_account_manager",
-                "account.group_account_user",
-                "account_collections.group_collection_manager",
-            ],
+        cls.accountant = _create_accountant(
+            cls, "account_collections.group_collection_manager"
         )
         cls.vendor = cls.env["res.partner"].create({"name": "Vendor Corp"})
         cls.company_b = cls.setup_other_company(name="Company B")["company"]
@@ -203,15 +210,8 @@ class TestCoreMoveTours(CollectionCommon, AccountTestMockOnlineSyncCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.accountant = cls._create_collection_user(
-            "accountant",
-            "Ada Accountant",
-            groups=[
-                "base.group_user",
-                "sales_team.group_sale_salesman_all_leads",
-                "account.group_account_manager",
-                "account_collections.group_collection_user",
-            ],
+        cls.accountant = _create_accountant(
+            cls, "account_collections.group_collection_user"
         )
         cls.accountant.password = "accountant"
         cls.env["res.partner"].create(
